@@ -1,0 +1,258 @@
+// Local lab: every inventory host becomes a real SSH host on this machine (ns hosts: netns + sshd; vm hosts: qemu via vm.ts).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { labConfigFromInventory } from './config.js';
+import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } from './disk.js';
+import { ensureClientKey, ensureHostKey, hostKeyDir, writeKnownHosts } from './keys.js';
+import { ensureBridgeNs, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
+import { findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitSshReady, type StartedSshd } from './ns.js';
+import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
+import { pool, run } from './sh.js';
+import type { LabConfig, LabHost, LabStatus } from './types.js';
+import { startVm, stopVm, vmAlive, ensureVmArtifacts, type VmSpec } from './vm.js';
+
+export { labConfigFromInventory } from './config.js';
+export type * from './types.js';
+export { clientKeyPath, knownHostsPath } from './keys.js';
+
+type Log = (line: string) => void;
+
+/** Machine-level things the lab created and must undo on down (kept in <stateDir>/state.json). */
+interface LabState {
+  createdRunNetnsMount?: boolean;
+  createdRunNetnsDir?: boolean;
+  createdDevDirs?: string[];
+}
+const statePath = (cfg: LabConfig) => path.join(cfg.stateDir, 'state.json');
+function readState(cfg: LabConfig): LabState {
+  try {
+    return JSON.parse(readFileSync(statePath(cfg), 'utf8')) as LabState;
+  } catch {
+    return {};
+  }
+}
+async function writeState(cfg: LabConfig, s: LabState): Promise<void> {
+  await writeFile(statePath(cfg), JSON.stringify(s, null, 2) + '\n');
+}
+
+const vmDir = (h: LabHost) => path.join(h.dir, 'vm');
+
+function vmSpec(cfg: LabConfig, h: LabHost, authorizedKeys: string): VmSpec {
+  return {
+    lab: cfg.lab,
+    name: h.name,
+    hostname: h.hostname,
+    stateDir: vmDir(h),
+    cacheDir: cfg.vmCacheDir,
+    netns: cfg.bridgeNs,
+    nics: h.nics.map((n) => ({ tap: n.peer, bridge: n.bridge, mac: n.mac, address: n.address, prefix: n.prefix })),
+    disks: cfg.disks.filter((d) => d.hosts.includes(h.name)).map((d) => ({ image: d.image, id: d.byId })),
+    hostKeyDir: hostKeyDir(h),
+    authorizedKeys,
+  };
+}
+
+function vmPid(h: LabHost): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(vmDir(h), 'qemu.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeAddresses(cfg: LabConfig): Promise<void> {
+  const doc = {
+    '# note': 'addresses chosen by the lab (not given in the inventory); kept stable across runs',
+    controller: cfg.chosen.controller,
+    hosts: cfg.chosen.hosts,
+  };
+  const text = YAML.stringify({ controller: doc.controller, hosts: doc.hosts });
+  const file = path.join(cfg.stateDir, 'addresses.yaml');
+  const old = existsSync(file) ? await readFile(file, 'utf8') : '';
+  if (old !== text) await writeFile(file, text);
+}
+
+/** Create or repair the lab; idempotent. Returns once every host answers with an SSH banner. */
+export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<LabStatus> {
+  const log: Log = opts.log ?? (() => {});
+  await ensurePrereqs(cfg, log);
+  const t0 = Date.now();
+  await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
+  const state = readState(cfg);
+  if (!existsSync(NETNS_DIR)) state.createdRunNetnsDir = true;
+  if (!runNetnsIsMount()) state.createdRunNetnsMount = true;
+  await writeState(cfg, state);
+  await writeAddresses(cfg);
+
+  const clientPub = await ensureClientKey(cfg);
+  await ensureBridgeNs(cfg, log);
+
+  // disks
+  const nsHostNames = new Set(cfg.hosts.filter((h) => h.kind === 'ns').map((h) => h.name));
+  for (const d of cfg.disks) {
+    await ensureImage(d);
+    if (d.hosts.some((h) => nsHostNames.has(h))) {
+      const created = await ensureByIdDir();
+      if (created.length) {
+        state.createdDevDirs = [...new Set([...(state.createdDevDirs ?? []), ...created])];
+        await writeState(cfg, state);
+      }
+      await ensureLoop(d, log);
+    }
+  }
+
+  // host keys (all kinds) and known_hosts
+  const pubs = new Map<string, string>();
+  await pool(cfg.hosts, cfg.concurrency, async (h) => {
+    await mkdir(h.dir, { recursive: true });
+    pubs.set(h.name, await ensureHostKey(h, cfg.lab));
+  });
+  await writeKnownHosts(cfg, pubs);
+
+  // ns hosts
+  const brLinks = await links(cfg.bridgeNs);
+  const procs = scanProcs();
+  const started = new Map<string, StartedSshd>();
+  const nsHosts = cfg.hosts.filter((h) => h.kind === 'ns');
+  await pool(nsHosts, cfg.concurrency, async (h) => {
+    const changed = await ensureHostNet(cfg, h, brLinks);
+    await prepareHostFs(h, clientPub);
+    if (findSshd(h, procs) === undefined) {
+      log(`lab: starting sshd on ${h.name} (${h.primaryAddress})`);
+      started.set(h.name, startSshd(h));
+    } else if (changed) {
+      log(`lab: repaired network of ${h.name}`);
+    }
+  });
+
+  // vm hosts
+  const vmHosts = cfg.hosts.filter((h) => h.kind === 'vm');
+  if (vmHosts.length > 0) {
+    await ensureVmArtifacts(cfg.vmCacheDir, log);
+    await pool(vmHosts, cfg.concurrency, async (h) => {
+      if (vmAlive(vmDir(h))) return;
+      const spec = vmSpec(cfg, h, clientPub);
+      await mkdir(spec.stateDir, { recursive: true });
+      await stopVm(spec).catch(() => {}); // clear stale taps of a dead VM
+      log(`lab: starting vm ${h.name} (${h.primaryAddress})`);
+      await startVm(spec);
+    });
+  }
+
+  // wait for SSH everywhere
+  const failures: string[] = [];
+  await Promise.all(
+    cfg.hosts.map(async (h) => {
+      const s = started.get(h.name);
+      try {
+        await waitSshReady(h.primaryAddress, h.kind === 'vm' ? cfg.readyTimeoutMs.vm : cfg.readyTimeoutMs.ns, s?.exited);
+      } catch (e) {
+        let tail = '';
+        const logFile = s?.logFile ?? (h.kind === 'vm' ? undefined : path.join(h.dir, 'sshd.log'));
+        if (logFile && existsSync(logFile)) tail = '\n  ' + readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n  ');
+        failures.push(`${h.name}: ${(e as Error).message}${tail}`);
+      }
+    }),
+  );
+  if (failures.length) throw new Error(`lab ${cfg.lab}: hosts not SSH-ready:\n${failures.join('\n')}`);
+  log(`lab: ${cfg.hosts.length} hosts SSH-ready in ${Date.now() - t0} ms (${started.size} sshd started)`);
+  return labStatus(cfg);
+}
+
+/** Read-only view of the lab. */
+export async function labStatus(cfg: LabConfig): Promise<LabStatus> {
+  const procs = scanProcs();
+  const root = await links();
+  const loops = await loopsBackedBy((f) => f.startsWith(cfg.stateDir + path.sep));
+  return {
+    lab: cfg.lab,
+    stateDir: cfg.stateDir,
+    hosts: cfg.hosts.map((h) => {
+      const addresses = Object.fromEntries(h.nics.map((n) => [n.network, n.address]));
+      if (h.kind === 'vm') {
+        const running = vmAlive(vmDir(h));
+        return { name: h.name, kind: h.kind, addresses, running, ...(running ? { pid: vmPid(h) } : {}) };
+      }
+      const pid = findSshd(h, procs);
+      return { name: h.name, kind: h.kind, addresses, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+    }),
+    networks: cfg.networks.map((n) => ({
+      name: n.name,
+      subnet: n.subnet,
+      bridge: n.bridge,
+      controller: n.controller,
+      up: netnsExists(cfg.bridgeNs) && !!root.get(n.controllerIf)?.addrs.includes(`${n.controller}/${n.prefix}`),
+    })),
+    disks: cfg.disks.map((d) => ({
+      name: d.name,
+      sizeBytes: d.sizeBytes,
+      image: d.image,
+      byIdPath: d.byIdPath,
+      hosts: d.hosts,
+      ...(loops.find((l) => l.file === d.image) ? { device: loops.find((l) => l.file === d.image)!.dev } : {}),
+    })),
+    controller: Object.fromEntries(cfg.networks.map((n) => [n.name, n.controller])),
+  };
+}
+
+function mountsUnder(dir: string): string[] {
+  const unesc = (s: string) => s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => unesc(l.split(' ')[4] ?? ''))
+      .filter((m) => m === dir || m.startsWith(dir + path.sep));
+  } catch {
+    return [];
+  }
+}
+
+/** Remove every trace of the lab (processes, namespaces, links, loop devices, by-id links, stateDir). Idempotent. */
+export async function labDown(cfg: LabConfig, opts: { log?: Log } = {}): Promise<void> {
+  const log: Log = opts.log ?? (() => {});
+  assertLinuxRoot();
+  const state = readState(cfg);
+  const errors: string[] = [];
+  const vmHosts = cfg.hosts.filter((h) => h.kind === 'vm');
+  for (const h of vmHosts) {
+    try {
+      await stopVm({ stateDir: vmDir(h), netns: cfg.bridgeNs, nics: h.nics.map((n) => ({ tap: n.peer })) });
+    } catch (e) {
+      errors.push(`stop vm ${h.name}: ${(e as Error).message}`);
+    }
+  }
+  const present = listNetns();
+  const nsNames = [...cfg.hosts.filter((h) => h.kind === 'ns').map((h) => h.netns), cfg.bridgeNs].filter((n) => present.has(n));
+  const killed = await killNamespaces(nsNames);
+  if (killed) log(`lab: killed ${killed} processes`);
+  const root = await links();
+  const ctl = cfg.networks.filter((n) => root.has(n.controllerIf)).map((n) => `link del ${n.controllerIf}`);
+  if (ctl.length) await run('ip', ['-batch', '-'], { input: ctl.join('\n') + '\n', allowFail: true });
+  if (nsNames.length) {
+    log(`lab: deleting ${nsNames.length} namespaces`);
+    const r = await run('ip', ['-force', '-batch', '-'], { input: nsNames.map((n) => `netns del ${n}`).join('\n') + '\n', allowFail: true });
+    if (r.code !== 0) for (const n of nsNames) if (netnsExists(n)) errors.push(`netns del ${n}: ${r.stderr.trim()}`);
+  }
+  try {
+    await removeDisks(cfg, state.createdDevDirs ?? []);
+  } catch (e) {
+    errors.push(`disks: ${(e as Error).message}`);
+  }
+  for (const m of mountsUnder(cfg.stateDir).reverse()) await run('umount', ['-l', m], { allowFail: true });
+  if (state.createdRunNetnsMount && runNetnsIsMount() && listNetns().size === 0) {
+    await run('umount', [NETNS_DIR], { allowFail: true });
+    if (state.createdRunNetnsDir) await rmdir(NETNS_DIR).catch(() => {});
+  }
+  await rm(cfg.stateDir, { recursive: true, force: true });
+  // remove <dir>/.lab if we left it empty
+  const labRoot = path.dirname(cfg.stateDir);
+  try {
+    if (path.basename(labRoot) === '.lab' && readdirSync(labRoot).length === 0) await rmdir(labRoot);
+  } catch {
+    /* gone */
+  }
+  if (errors.length) throw new Error(`lab ${cfg.lab}: down incomplete:\n${errors.join('\n')}`);
+}

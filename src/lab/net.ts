@@ -1,0 +1,141 @@
+// Lab networking: the bridge namespace (one bridge per network), controller veths, host netns + veths.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { run } from './sh.js';
+import type { LabConfig, LabHost } from './types.js';
+
+export const NETNS_DIR = '/run/netns';
+
+export function netnsExists(name: string): boolean {
+  return existsSync(`${NETNS_DIR}/${name}`);
+}
+export function listNetns(): Set<string> {
+  try {
+    return new Set(readdirSync(NETNS_DIR));
+  } catch {
+    return new Set();
+  }
+}
+/** inode of a named netns, or undefined */
+export function netnsIno(name: string): number | undefined {
+  try {
+    return statSync(`${NETNS_DIR}/${name}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+export function runNetnsIsMount(): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === NETNS_DIR);
+  } catch {
+    return false;
+  }
+}
+
+export interface LinkInfo { name: string; up: boolean; master?: string; addrs: string[] }
+
+/** Links (and their IPv4 addresses) of a namespace (undefined = root namespace). */
+export async function links(ns?: string): Promise<Map<string, LinkInfo>> {
+  const pre = ns ? ['-n', ns] : [];
+  const [l, a] = await Promise.all([
+    run('ip', [...pre, '-o', 'link', 'show'], { allowFail: true }),
+    run('ip', [...pre, '-o', '-4', 'addr', 'show'], { allowFail: true }),
+  ]);
+  const m = new Map<string, LinkInfo>();
+  for (const line of l.stdout.split('\n')) {
+    const mm = /^\d+:\s+([^:@\s]+)(?:@[^:\s]+)?:\s+<([^>]*)>(.*)$/.exec(line);
+    if (!mm) continue;
+    const flags = mm[2]!.split(',');
+    const master = / master (\S+)/.exec(mm[3]!)?.[1];
+    m.set(mm[1]!, { name: mm[1]!, up: flags.includes('UP'), master, addrs: [] });
+  }
+  for (const line of a.stdout.split('\n')) {
+    const mm = /^\d+:\s+(\S+)\s+inet\s+(\S+)/.exec(line);
+    if (mm && m.has(mm[1]!)) m.get(mm[1]!)!.addrs.push(mm[2]!);
+  }
+  return m;
+}
+
+async function ipBatch(ns: string | undefined, cmds: string[]): Promise<void> {
+  if (cmds.length === 0) return;
+  const pre = ns ? ['-n', ns] : [];
+  await run('ip', [...pre, '-batch', '-'], { input: cmds.join('\n') + '\n' });
+}
+
+/** Bridge namespace, one bridge per network, one controller veth pair per network. Idempotent. */
+export async function ensureBridgeNs(cfg: LabConfig, log: (s: string) => void): Promise<void> {
+  if (!netnsExists(cfg.bridgeNs)) {
+    log(`lab: creating namespace ${cfg.bridgeNs}`);
+    await run('ip', ['netns', 'add', cfg.bridgeNs]);
+  }
+  const [br, root] = await Promise.all([links(cfg.bridgeNs), links()]);
+  const brCmds: string[] = [];
+  const rootCmds: string[] = [];
+  if (!br.get('lo')?.up) brCmds.push('link set lo up');
+  for (const n of cfg.networks) {
+    if (!br.has(n.bridge)) brCmds.push(`link add name ${n.bridge} type bridge stp_state 0 forward_delay 0`);
+    if (!br.get(n.bridge)?.up) brCmds.push(`link set ${n.bridge} up`);
+  }
+  await ipBatch(cfg.bridgeNs, brCmds);
+  brCmds.length = 0;
+  for (const n of cfg.networks) {
+    const r = root.get(n.controllerIf);
+    if (!r || !br.has(n.controllerPeerIf)) {
+      log(`lab: controller link ${n.controllerIf} ${n.controller}/${n.prefix} on ${n.name}`);
+      if (r) await run('ip', ['link', 'del', n.controllerIf], { allowFail: true });
+      if (br.has(n.controllerPeerIf)) await run('ip', ['-n', cfg.bridgeNs, 'link', 'del', n.controllerPeerIf], { allowFail: true });
+      await run('ip', ['link', 'add', n.controllerIf, 'type', 'veth', 'peer', 'name', n.controllerPeerIf, 'netns', cfg.bridgeNs]);
+      rootCmds.push(`addr add ${n.controller}/${n.prefix} dev ${n.controllerIf}`, `link set ${n.controllerIf} up`);
+      brCmds.push(`link set ${n.controllerPeerIf} master ${n.bridge} up`);
+      continue;
+    }
+    if (!r.addrs.includes(`${n.controller}/${n.prefix}`)) rootCmds.push(`addr add ${n.controller}/${n.prefix} dev ${n.controllerIf}`);
+    if (!r.up) rootCmds.push(`link set ${n.controllerIf} up`);
+    const p = br.get(n.controllerPeerIf)!;
+    if (p.master !== n.bridge || !p.up) brCmds.push(`link set ${n.controllerPeerIf} master ${n.bridge} up`);
+  }
+  await ipBatch(cfg.bridgeNs, brCmds);
+  await ipBatch(undefined, rootCmds);
+}
+
+/**
+ * Network namespace of an ns host with one veth per network (eth0, eth1, ...) whose peer sits on the
+ * network's bridge. `brLinks` is a snapshot of the bridge namespace's links. Idempotent.
+ */
+export async function ensureHostNet(cfg: LabConfig, h: LabHost, brLinks: Map<string, LinkInfo>): Promise<boolean> {
+  let changed = false;
+  const fresh = !netnsExists(h.netns);
+  if (fresh) {
+    await run('ip', ['netns', 'add', h.netns]);
+    changed = true;
+  }
+  const inner = fresh ? new Map<string, LinkInfo>() : await links(h.netns);
+  const brCmds: string[] = [];
+  const hostCmds: string[] = [];
+  if (!inner.get('lo')?.up) hostCmds.push('link set lo up');
+  for (const nic of h.nics) {
+    const cidr = `${nic.address}/${nic.prefix}`;
+    const i = inner.get(nic.ifname);
+    const p = brLinks.get(nic.peer);
+    if (!i || !p) {
+      if (p) brCmds.push(`link del ${nic.peer}`);
+      if (i) hostCmds.unshift(`link del ${nic.ifname}`);
+      brCmds.push(
+        `link add ${nic.peer} type veth peer name ${nic.ifname} address ${nic.mac} netns ${h.netns}`,
+        `link set ${nic.peer} master ${nic.bridge} up`,
+      );
+      hostCmds.push(`addr add ${cidr} dev ${nic.ifname}`, `link set ${nic.ifname} up`);
+      continue;
+    }
+    if (p.master !== nic.bridge || !p.up) brCmds.push(`link set ${nic.peer} master ${nic.bridge} up`);
+    if (!i.addrs.includes(cidr)) hostCmds.push(`addr add ${cidr} dev ${nic.ifname}`);
+    if (!i.up) hostCmds.push(`link set ${nic.ifname} up`);
+  }
+  // host-side deletes of stale links must happen before the bridge side re-creates them
+  const dels = hostCmds.filter((c) => c.startsWith('link del'));
+  if (dels.length) await ipBatch(h.netns, dels);
+  await ipBatch(cfg.bridgeNs, brCmds);
+  await ipBatch(h.netns, hostCmds.filter((c) => !c.startsWith('link del')));
+  return changed || brCmds.length > 0 || hostCmds.length > 0;
+}

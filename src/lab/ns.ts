@@ -1,0 +1,213 @@
+// ns hosts: a real OpenSSH sshd inside the host's netns plus a private mount + UTS namespace
+// (overlayfs over /etc, /var, /root; fresh tmpfs on /run and /tmp).
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile, copyFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { hostKeyDir } from './keys.js';
+import { netnsIno } from './net.js';
+import { q, sleep } from './sh.js';
+import type { LabHost } from './types.js';
+
+export const OVERLAY_DIRS = ['etc', 'var', 'root'] as const;
+export const SSHD_CONFIG = '/etc/ssh/sshd_config_cf';
+
+export function sshdConfig(h: LabHost): string {
+  return [
+    '# clusterform lab sshd for host ' + h.name + ' (per-host file in the host overlay; the machine config is untouched)',
+    ...h.nics.map((n) => `ListenAddress ${n.address}:22`),
+    'HostKey /etc/ssh/cf_host_ed25519_key',
+    'PermitRootLogin prohibit-password',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'AuthorizedKeysFile /etc/ssh/cf_authorized_keys',
+    'PidFile /run/sshd.pid',
+    'UsePAM no',
+    'UseDNS no',
+    'MaxStartups 10:30:100',
+    'MaxSessions 10',
+    'PrintMotd no',
+    'AcceptEnv LANG LC_*',
+    'Subsystem sftp /usr/lib/openssh/sftp-server',
+    '',
+  ].join('\n');
+}
+
+async function writeIfChanged(file: string, content: string, mode: number): Promise<void> {
+  let old: string | undefined;
+  try {
+    old = await readFile(file, 'utf8');
+  } catch {
+    /* missing */
+  }
+  if (old !== content) {
+    await writeFile(file, content, { mode });
+  }
+  await chmod(file, mode);
+}
+
+/** Creates the overlay upper/work dirs and writes the per-host sshd files into the /etc upper layer. */
+export async function prepareHostFs(h: LabHost, authorizedKeys: string): Promise<void> {
+  for (const d of OVERLAY_DIRS) {
+    await mkdir(path.join(h.dir, `${d}.work`), { recursive: true });
+    if (!existsSync(path.join(h.dir, `${d}.upper`))) {
+      await mkdir(path.join(h.dir, `${d}.upper`), { recursive: true, mode: d === 'root' ? 0o700 : 0o755 });
+      await chmod(path.join(h.dir, `${d}.upper`), d === 'root' ? 0o700 : 0o755);
+    }
+  }
+  const etc = path.join(h.dir, 'etc.upper');
+  await mkdir(path.join(etc, 'ssh'), { recursive: true, mode: 0o755 });
+  await writeIfChanged(path.join(etc, 'ssh', 'sshd_config_cf'), sshdConfig(h), 0o644);
+  await writeIfChanged(path.join(etc, 'ssh', 'cf_authorized_keys'), authorizedKeys.trim() + '\n', 0o600);
+  const keySrc = path.join(hostKeyDir(h), 'ssh_host_ed25519_key');
+  const keyDst = path.join(etc, 'ssh', 'cf_host_ed25519_key');
+  await writeIfChanged(keyDst, await readFile(keySrc, 'utf8'), 0o600);
+  await writeIfChanged(`${keyDst}.pub`, await readFile(`${keySrc}.pub`, 'utf8'), 0o644);
+  if (!existsSync(path.join(etc, 'hostname'))) await writeFile(path.join(etc, 'hostname'), h.hostname + '\n');
+}
+
+/** The shell script run inside `unshare --mount --uts` before exec'ing sshd. */
+export function hostSetupScript(h: LabHost): string {
+  const st = '/run/.cf-state';
+  const lines = [
+    'set -e',
+    `hostname ${q(h.hostname)}`,
+    // fresh /run first; the state dir is bound under it so that overlay layers never resolve through another overlay
+    'mount -t tmpfs -o mode=0755,nosuid,nodev,size=64m cf-run /run',
+    `mkdir ${st}`,
+    `mount --bind ${q(h.dir)} ${st}`,
+    ...OVERLAY_DIRS.map(
+      (d) => `mount -t overlay -o lowerdir=/${d},upperdir=${st}/${d}.upper,workdir=${st}/${d}.work cf-${d} /${d}`,
+    ),
+    `umount -l ${st}`,
+    `rmdir ${st}`,
+    'mkdir -p /run/sshd /run/lock && chmod 0755 /run/sshd && chmod 1777 /run/lock',
+    'mount -t tmpfs -o mode=1777,nosuid,nodev,size=256m cf-tmp /tmp',
+    `exec /usr/sbin/sshd -D -e -f ${SSHD_CONFIG}`,
+  ];
+  return lines.join('\n');
+}
+
+export interface StartedSshd { pid: number; exited: Promise<number | null>; logFile: string }
+
+/** Starts sshd for an ns host (detached). The returned pid is sshd's own (ip/unshare/sh all exec). */
+export function startSshd(h: LabHost): StartedSshd {
+  const logFile = path.join(h.dir, 'sshd.log');
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', hostSetupScript(h)],
+      { detached: true, stdio: ['ignore', fd, fd] },
+    );
+    const exited = new Promise<number | null>((resolve) => {
+      child.on('exit', (code) => resolve(code));
+      child.on('error', () => resolve(127));
+    });
+    child.unref();
+    if (!child.pid) throw new Error(`lab: could not start sshd for ${h.name}`);
+    return { pid: child.pid, exited, logFile };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface ProcInfo { pid: number; comm: string; cmdline: string; netIno?: number }
+
+/** One pass over /proc: every process with its comm, cmdline and net namespace inode. */
+export function scanProcs(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const pid = Number(e);
+      const comm = readFileSync(`/proc/${e}/comm`, 'utf8').trim();
+      const cmdline = readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      let netIno: number | undefined;
+      try {
+        const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${e}/ns/net`));
+        netIno = m ? Number(m[1]) : undefined;
+      } catch {
+        /* kernel thread or gone */
+      }
+      out.push({ pid, comm, cmdline, netIno });
+    } catch {
+      /* process went away */
+    }
+  }
+  return out;
+}
+
+/** The listening sshd of an ns host (from a /proc scan), if running. */
+export function findSshd(h: LabHost, procs: ProcInfo[]): number | undefined {
+  const ino = netnsIno(h.netns);
+  if (ino === undefined) return undefined;
+  const p = procs.find((p) => p.netIno === ino && p.comm === 'sshd' && p.cmdline.includes(SSHD_CONFIG));
+  return p?.pid;
+}
+
+/** Kills every process in the given namespaces: TERM, wait up to graceMs, then KILL. */
+export async function killNamespaces(names: string[], graceMs = 2000): Promise<number> {
+  const inos = new Set(names.map(netnsIno).filter((x): x is number => x !== undefined));
+  if (inos.size === 0) return 0;
+  const victims = () => scanProcs().filter((p) => p.netIno !== undefined && inos.has(p.netIno) && p.pid !== process.pid);
+  let list = victims();
+  const n = list.length;
+  for (const p of list) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (list.length > 0 && Date.now() < deadline) {
+    await sleep(25);
+    list = victims();
+  }
+  for (let round = 0; list.length > 0 && round < 40; round++) {
+    for (const p of list) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await sleep(25);
+    list = victims();
+  }
+  return n;
+}
+
+/** TCP connect to addr:22 and read an SSH banner. Retries until timeout. */
+export async function waitSshReady(address: string, timeoutMs: number, abort?: Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let aborted: unknown;
+  let lastErr = 'timeout';
+  abort?.then((v) => (aborted = v ?? true));
+  while (Date.now() < deadline) {
+    if (aborted !== undefined) throw new Error(`sshd on ${address} exited before it was ready`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: address, port: 22, timeout: Math.max(100, Math.min(2000, deadline - Date.now())) });
+      let buf = '';
+      const done = (v: boolean, err?: string) => {
+        if (err) lastErr = err;
+        s.destroy();
+        resolve(v);
+      };
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        buf += d;
+        if (buf.includes('\n') || buf.length > 255) done(buf.startsWith('SSH-'), buf.startsWith('SSH-') ? undefined : `bad banner ${JSON.stringify(buf)}`);
+      });
+      s.on('timeout', () => done(false, 'connect/banner timeout'));
+      s.on('error', (e) => done(false, e.message));
+      s.on('close', () => done(false, 'closed before banner'));
+    });
+    if (ok) return;
+    await sleep(20);
+  }
+  throw new Error(`ssh on ${address}:22 not ready after ${timeoutMs} ms (${lastErr})`);
+}

@@ -1,0 +1,190 @@
+// Lab host kind "vm": a qemu (TCG) guest with its own kernel, booted from an initramfs
+// assembled from this machine's binaries. Used where the host kernel lacks features
+// (IPVS, ipip, ...), e.g. for LVS directors.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { artifactPaths, ensureArtifacts, packCpio, pidExists, run } from './vm/artifacts.js';
+
+export interface VmNic { tap: string; bridge: string; mac: string; address: string; prefix: number }
+export interface VmSpec {
+  lab: string; name: string; hostname: string;
+  stateDir: string;          // per-VM dir (logs, pid file, per-VM initrd)
+  cacheDir: string;          // shared artefact cache, e.g. /var/cache/clusterform/vm
+  netns: string;             // namespace where qemu runs and its taps are created (bridges exist there)
+  nics: VmNic[];             // first = primary
+  disks: { image: string; id: string }[];   // raw images, shown in the VM as /dev/disk/by-id/<id>
+  hostKeyDir: string;        // holds ssh_host_ed25519_key and .pub
+  authorizedKeys: string;    // content of root's authorized_keys in the VM
+  memoryMb?: number;         // default 256
+}
+
+const PID_FILE = 'qemu.pid';
+
+/** Download+extract the kernel and build the base initramfs (cached; fast when the stamp matches). */
+export async function ensureVmArtifacts(cacheDir: string, log?: (s: string) => void): Promise<void> {
+  await ensureArtifacts(cacheDir, log);
+}
+
+function readPid(stateDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(stateDir, PID_FILE), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch { return undefined; }
+}
+
+/** True if pid is a live (non-zombie) qemu process. */
+function isQemu(pid: number): boolean {
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmd.includes('qemu-system')) return false;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch { return false; }
+}
+
+export function vmAlive(stateDir: string): boolean {
+  const pid = readPid(stateDir);
+  return pid !== undefined && isQemu(pid);
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+function validate(spec: VmSpec): void {
+  if (!spec.nics.length) throw new Error(`vm ${spec.name}: at least one nic required`);
+  for (const n of spec.nics) {
+    if (!/^[A-Za-z0-9._-]{1,15}$/.test(n.tap)) throw new Error(`vm ${spec.name}: bad tap name ${n.tap} (max 15 chars)`);
+    if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(n.mac)) throw new Error(`vm ${spec.name}: bad mac ${n.mac}`);
+    if (!/^[0-9a-fA-F.:]+$/.test(n.address) || !(n.prefix >= 0 && n.prefix <= 128)) throw new Error(`vm ${spec.name}: bad address ${n.address}/${n.prefix}`);
+  }
+  for (const d of spec.disks) if (!NAME_RE.test(d.id)) throw new Error(`vm ${spec.name}: bad disk id ${d.id}`);
+  if (!NAME_RE.test(spec.hostname)) throw new Error(`vm ${spec.name}: bad hostname ${spec.hostname}`);
+}
+
+/** Can the file be opened with O_DIRECT (needed by qemu cache=none)? */
+function supportsODirect(file: string): boolean {
+  const O_DIRECT = fs.constants.O_DIRECT ?? 0o40000;
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | O_DIRECT);
+    fs.closeSync(fd);
+    return true;
+  } catch { return false; }
+}
+
+async function buildPerVmInitrd(spec: VmSpec, baseInitrd: string): Promise<string> {
+  const ov = path.join(spec.stateDir, 'overlay');
+  await fsp.rm(ov, { recursive: true, force: true });
+  const mk = async (p: string, content: string | Buffer, mode: number): Promise<void> => {
+    const t = path.join(ov, p);
+    await fsp.mkdir(path.dirname(t), { recursive: true });
+    await fsp.writeFile(t, content);
+    await fsp.chmod(t, mode);
+  };
+  const conf = [
+    `hostname ${spec.hostname}`,
+    ...spec.nics.map((n) => `nic ${n.mac.toLowerCase()} ${n.address}/${n.prefix}`),
+    ...spec.disks.map((d, i) => `disk cfd${i} ${d.id}`),
+  ].join('\n') + '\n';
+  await mk('etc/clusterform/vm.conf', conf, 0o644);
+  await mk('etc/hostname', `${spec.hostname}\n`, 0o644);
+  await mk('etc/hosts', `127.0.0.1 localhost\n127.0.1.1 ${spec.hostname}\n${spec.nics[0].address} ${spec.hostname}\n`, 0o644);
+  await mk('etc/ssh/ssh_host_ed25519_key', await fsp.readFile(path.join(spec.hostKeyDir, 'ssh_host_ed25519_key')), 0o600);
+  await mk('etc/ssh/ssh_host_ed25519_key.pub', await fsp.readFile(path.join(spec.hostKeyDir, 'ssh_host_ed25519_key.pub')), 0o644);
+  const ak = spec.authorizedKeys.endsWith('\n') ? spec.authorizedKeys : spec.authorizedKeys + '\n';
+  await mk('root/.ssh/authorized_keys', ak, 0o600);
+  await fsp.chmod(path.join(ov, 'root/.ssh'), 0o700);
+  await fsp.chmod(path.join(ov, 'root'), 0o700);
+  const extra = path.join(spec.stateDir, 'vm-overlay.cpio.gz');
+  await packCpio(ov, extra);
+  const out = path.join(spec.stateDir, 'initrd.img');
+  const tmp = `${out}.tmp`;
+  await fsp.copyFile(baseInitrd, tmp);
+  await fsp.appendFile(tmp, await fsp.readFile(extra));
+  await fsp.rename(tmp, out);
+  await fsp.rm(ov, { recursive: true, force: true });
+  return out;
+}
+
+async function deleteTap(netns: string, tap: string): Promise<void> {
+  try { await run('ip', ['-n', netns, 'link', 'del', 'dev', tap]); } catch { /* absent or netns gone */ }
+}
+
+/** Boot the VM; returns once qemu runs (daemonized, pid in stateDir/qemu.pid). Does not wait for ssh. */
+export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
+  validate(spec);
+  const existing = readPid(spec.stateDir);
+  if (existing !== undefined && isQemu(existing)) return { pid: existing };
+  await fsp.mkdir(spec.stateDir, { recursive: true });
+  await ensureArtifacts(spec.cacheDir);
+  const art = artifactPaths(spec.cacheDir);
+  const initrd = await buildPerVmInitrd(spec, art.initrd);
+
+  for (const n of spec.nics) {
+    await deleteTap(spec.netns, n.tap);
+    await run('ip', ['-n', spec.netns, 'tuntap', 'add', 'dev', n.tap, 'mode', 'tap']);
+    await run('ip', ['-n', spec.netns, 'link', 'set', 'dev', n.tap, 'master', n.bridge]);
+    await run('ip', ['-n', spec.netns, 'link', 'set', 'dev', n.tap, 'up']);
+  }
+
+  const pidFile = path.join(spec.stateDir, PID_FILE);
+  const consoleLog = path.join(spec.stateDir, 'console.log');
+  await fsp.rm(pidFile, { force: true });
+  const args = [
+    'netns', 'exec', spec.netns, 'qemu-system-x86_64',
+    '-name', `${spec.lab}-${spec.name}`,
+    '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', String(spec.memoryMb ?? 256),
+    '-nodefaults', '-display', 'none', '-monitor', 'none',
+    '-chardev', `file,id=con0,path=${consoleLog}`, '-serial', 'chardev:con0',
+    '-kernel', art.kernel, '-initrd', initrd,
+    '-append', 'console=ttyS0 quiet panic=-1',
+    '-device', 'virtio-rng-pci',
+    '-no-reboot', '-daemonize', '-pidfile', pidFile,
+  ];
+  spec.nics.forEach((n, i) => {
+    args.push('-netdev', `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`,
+      '-device', `virtio-net-pci,netdev=n${i},mac=${n.mac.toLowerCase()}`);
+  });
+  spec.disks.forEach((d, i) => {
+    const cache = supportsODirect(d.image) ? 'none' : 'writethrough';
+    const file = d.image.replace(/,/g, ',,');
+    args.push('-drive', `file=${file},format=raw,if=none,id=d${i},cache=${cache},file.locking=off`,
+      '-device', `virtio-blk-pci,drive=d${i},serial=cfd${i}`);
+  });
+  await fsp.writeFile(path.join(spec.stateDir, 'qemu.cmdline'), ['ip', ...args].join(' ') + '\n');
+  await new Promise<void>((resolve, reject) => {
+    const logFd = fs.openSync(path.join(spec.stateDir, 'qemu.log'), 'a');
+    const p = spawn('ip', args, { stdio: ['ignore', logFd, logFd] });
+    p.on('error', (e) => { fs.closeSync(logFd); reject(e); });
+    p.on('close', (code) => {
+      fs.closeSync(logFd);
+      if (code === 0) resolve();
+      else {
+        let tail = '';
+        try { tail = fs.readFileSync(path.join(spec.stateDir, 'qemu.log'), 'utf8').split('\n').slice(-10).join('\n'); } catch { /* none */ }
+        reject(new Error(`qemu for ${spec.name} failed to start (${code}): ${tail}`));
+      }
+    });
+  });
+  const pid = readPid(spec.stateDir);
+  if (pid === undefined || !isQemu(pid)) throw new Error(`qemu for ${spec.name} not running after start (see ${spec.stateDir}/qemu.log)`);
+  return { pid };
+}
+
+/** Kill qemu (TERM, then KILL after 5 s) and delete the taps. Idempotent. */
+export async function stopVm(spec: { stateDir: string; netns: string; nics: { tap: string }[] }): Promise<void> {
+  const pid = readPid(spec.stateDir);
+  if (pid !== undefined && isQemu(pid)) {
+    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    const t0 = Date.now();
+    while (pidExists(pid) && isQemu(pid) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    if (isQemu(pid)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      const t1 = Date.now();
+      while (isQemu(pid) && Date.now() - t1 < 5000) await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await fsp.rm(path.join(spec.stateDir, PID_FILE), { force: true });
+  for (const n of spec.nics) await deleteTap(spec.netns, n.tap);
+}

@@ -1,0 +1,279 @@
+// The engine: plays in order with a barrier between them, hosts of a play in parallel, tasks of a host in order.
+import type { z } from 'zod';
+import type { HostEntry, Inventory } from '../inventory/load.js';
+import { resolveTargets } from '../inventory/load.js';
+import { modules } from '../modules/index.js';
+import type { PlaySpec, TaskSpec } from '../playbook/schema.js';
+import { evalWhen, renderDeep, renderValue, RenderError } from '../playbook/render.js';
+import { InputError, pathString, type InputIssue } from '../util/input.js';
+import type { Transport } from '../transport/types.js';
+import { HostSession, LockedError } from './host.js';
+import { describeAction } from './script.js';
+import { renderContext } from './context.js';
+import type { EngineEvent, HostRecap, ModuleDef, ProbeResult, RunFlags, RunResult, TaskCtx, TaskEvent, TaskStatus } from './types.js';
+
+export interface RunOptions {
+  mode: RunResult['mode'];
+  inventory: Inventory;
+  plays: PlaySpec[];
+  limit?: string;
+  forks?: number;
+  flags?: Partial<RunFlags>;
+  waitLockSec?: number;
+  becomePassword?: string;
+  onEvent?: (e: EngineEvent) => void;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  transport: (h: HostEntry) => Transport;
+}
+
+interface TaskInstance {
+  key: string;
+  spec: TaskSpec;
+  name: string;
+  module: ModuleDef;
+  args: unknown;
+  skip: boolean;
+}
+
+interface HostState {
+  session: HostSession;
+  alive: boolean;
+  failed: boolean;
+  unreachable: boolean;
+  recap: HostRecap;
+  cache: Map<string, ProbeResult>;
+  cacheGen: number;
+  changedInPlay: boolean;
+}
+
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire() { if (this.free > 0) { this.free--; return; } await new Promise<void>((r) => this.waiting.push(r)); }
+  release() { const w = this.waiting.shift(); if (w) w(); else this.free++; }
+}
+
+export async function runPlaybook(o: RunOptions): Promise<RunResult> {
+  const started = Date.now();
+  const inv = o.inventory;
+  const flags: RunFlags = { forceDisks: false, ...(o.flags ?? {}) };
+  const events: EngineEvent[] = [];
+  const emit = (e: EngineEvent) => { events.push(e); o.onEvent?.(e); };
+  const forks = Math.max(1, o.forks ?? 100);
+
+  const { hosts: targets, unknown } = resolveTargets(inv, o.limit ?? 'all');
+  if (unknown.length) throw new InputError([{ file: '--limit', line: 0, col: 0, path: '', message: `no host or group named ${unknown.map((u) => `"${u}"`).join(', ')}` }]);
+  // Which hosts does any play touch?
+  const playHosts = o.plays.map((p) => {
+    const r = resolveTargets(inv, p.hosts);
+    if (r.unknown.length) throw new InputError([{ file: p.where.file, line: p.where.line, col: p.where.col, path: 'hosts', message: `play "${p.name}": no host or group named ${r.unknown.join(', ')}` }]);
+    return r.hosts.filter((h) => targets.includes(h));
+  });
+  const needed = inv.hosts.filter((h) => playHosts.some((l) => l.includes(h.name)));
+
+  const states = new Map<string, HostState>();
+  const newRecap = (host: string): HostRecap => ({ host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, warnings: [] });
+
+  // 1. connect, lock, facts — all hosts in parallel
+  const sem = new Semaphore(forks);
+  await Promise.all(needed.map(async (h) => {
+    await sem.acquire();
+    const t = o.transport(h);
+    const session = new HostSession(h, t, { becomePassword: o.becomePassword, waitLockSec: o.waitLockSec, log: o.log });
+    const st: HostState = { session, alive: false, failed: false, unreachable: false, recap: newRecap(h.name), cache: new Map(), cacheGen: 0, changedInPlay: false };
+    states.set(h.name, st);
+    t.onLost = (err) => { if (st.alive) { st.alive = false; st.unreachable = true; st.recap.unreachable = true; emit({ type: 'host', host: h.name, status: 'lost', message: err.message }); } };
+    try {
+      await session.open();
+      st.alive = true;
+      emit({ type: 'host', host: h.name, status: 'connected' });
+    } catch (e) {
+      st.unreachable = true;
+      st.recap.unreachable = true;
+      emit({ type: 'host', host: h.name, status: e instanceof LockedError ? 'locked' : 'unreachable', message: (e as Error).message });
+      await session.close().catch(() => {});
+    } finally { sem.release(); }
+  }));
+
+  const closeAll = async () => { await Promise.all([...states.values()].map((s) => s.session.close().catch(() => {}))); };
+
+  // 2. render every task for every reachable host before anything changes: bad arguments stop the run here
+  const rendered = new Map<string, TaskInstance[][]>(); // host -> play index -> tasks
+  const handlersRendered = new Map<string, TaskInstance[][]>();
+  const issues: InputIssue[] = [];
+  const renderTasks = (list: TaskSpec[], pi: number, kind: string, st: HostState): TaskInstance[] => {
+    const ctx = renderContext(inv, st.session.entry, st.session.facts);
+    const out: TaskInstance[] = [];
+    list.forEach((spec, ti) => {
+      const issue = (msg: string, sub?: (string | number)[]) => issues.push({ file: spec.where.file, line: spec.where.line, col: spec.where.col, path: pathString(sub ?? spec.where.path), message: `task "${spec.name}" on ${st.session.name}: ${msg}` });
+      try {
+        let items: unknown[] = [undefined];
+        if (spec.loop !== undefined) {
+          const l = typeof spec.loop === 'string' ? renderValue(spec.loop, ctx) : spec.loop;
+          if (!Array.isArray(l)) return issue(`loop: must give a list, got ${typeof l}`);
+          items = l;
+        }
+        items.forEach((item, ii) => {
+          const c = item === undefined ? ctx : { ...ctx, item, index: ii };
+          const skip = !evalWhen(spec.when, c);
+          const mod = modules[spec.module]!;
+          let args: unknown = {};
+          if (!skip) {
+            const parsed = (mod.args as z.ZodTypeAny).safeParse(renderDeep(spec.args, c));
+            if (!parsed.success) {
+              for (const zi of parsed.error.issues) issue(`${zi.message}${zi.path.length ? ` (at ${pathString(zi.path)})` : ''}`, [...spec.where.path, ...zi.path]);
+              return;
+            }
+            args = parsed.data;
+          }
+          const label = item === undefined ? spec.name : `${spec.name} (${typeof item === 'object' && item && 'name' in item ? (item as any).name : typeof item === 'object' && item && 'host' in item ? (item as any).host : String(ii)})`;
+          out.push({ key: `${kind}${pi}.${ti}.${ii}`, spec, name: label, module: mod, args, skip });
+        });
+      } catch (e) {
+        if (e instanceof RenderError) issue(e.message);
+        else throw e;
+      }
+    });
+    return out;
+  };
+  for (const st of states.values()) {
+    if (!st.alive) continue;
+    rendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) && evalWhen(p.when, renderContext(inv, st.session.entry, st.session.facts)) ? renderTasks(p.tasks, pi, 't', st) : [])));
+    handlersRendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) ? renderTasks(p.handlers, pi, 'h', st) : [])));
+  }
+  if (issues.length) {
+    await closeAll();
+    const seen = new Set<string>();
+    throw new InputError(issues.filter((i) => { const k = i.line + i.path + i.message.replace(/ on \S+:/, ''); return seen.has(k) ? false : (seen.add(k), true); }));
+  }
+
+  // 3. plays
+  let globalGen = 0;
+  const interrupted = () => o.signal?.aborted === true;
+  const ctxFor = (st: HostState, t: TaskInstance): TaskCtx<unknown> => ({ host: st.session.entry, facts: st.session.facts, inventory: inv, args: t.args, flags, dryRun: o.mode === 'plan' });
+
+  const ensureState = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[]) => {
+    if (st.cacheGen !== globalGen) { st.cache.clear(); st.cacheGen = globalGen; }
+    if (st.cache.has(t.key)) return;
+    // read this task and every later one not yet read, in one round trip
+    const batch = [t, ...upcoming.filter((u) => u !== t && !u.skip && !st.cache.has(u.key))];
+    const sections: [string, string][] = [];
+    for (const b of batch) for (const [name, snippet] of Object.entries(b.module.read(ctxFor(st, b)))) sections.push([`${b.key}/${name}`, snippet]);
+    const res = await st.session.probe(sections);
+    for (const b of batch) {
+      const mine: ProbeResult = {};
+      for (const [k, v] of Object.entries(res)) if (k.startsWith(b.key + '/')) mine[k.slice(b.key.length + 1)] = v;
+      st.cache.set(b.key, mine);
+    }
+  };
+
+  const runTask = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[], play: string): Promise<TaskStatus> => {
+    const t0 = Date.now();
+    const ev: TaskEvent = { type: 'task', host: st.session.name, play, task: t.name, module: t.module.name, status: 'ok', changes: [], warnings: [], notes: [], durationMs: 0 };
+    const finish = (status: TaskStatus) => {
+      ev.status = status;
+      ev.durationMs = Date.now() - t0;
+      const r = st.recap;
+      if (status === 'ok') r.ok++; else if (status === 'changed') r.changed++; else if (status === 'failed') r.failed++; else if (status === 'skipped') r.skipped++;
+      r.warnings.push(...ev.warnings.map((w) => `${t.name}: ${w}`));
+      emit(ev);
+      return status;
+    };
+    if (t.skip) { ev.notes.push('condition is false'); return finish('skipped'); }
+    try {
+      await ensureState(st, t, upcoming);
+      const ctx = ctxFor(st, t);
+      const state = t.module.parse(st.cache.get(t.key)!, ctx);
+      const plan = t.module.plan(state, ctx);
+      ev.warnings.push(...(plan.warnings ?? []));
+      ev.notes.push(...(plan.notes ?? []));
+      if (plan.refuse) { ev.error = { message: plan.refuse }; return finish('failed'); }
+      ev.changes = plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
+      if (plan.changes.length === 0) return finish('ok');
+      if (o.mode === 'plan') return finish('changed');
+      const actions = plan.changes.flatMap((c) => c.actions);
+      st.cache.clear(); // what we read is stale from here on, whatever happens
+      const r = await st.session.apply(actions, t.spec.timeout ? t.spec.timeout * 1000 : undefined);
+      st.changedInPlay = true;
+      if (r.timedOut || r.code !== 0) {
+        const step = r.failedStep !== undefined ? actions[r.failedStep] : undefined;
+        ev.error = {
+          message: r.timedOut ? `timed out after ${t.spec.timeout ?? st.session.entry.ssh.commandTimeoutMs / 1000} s` : `command failed with exit code ${r.code}`,
+          command: step ? describeAction(step) : undefined,
+          code: r.code,
+          stderr: r.stderr.trim().split('\n').slice(-10).join('\n'),
+        };
+        return finish('failed');
+      }
+      return finish('changed');
+    } catch (e) {
+      ev.error = { message: (e as Error).message };
+      if (!st.alive) { st.unreachable = true; st.recap.unreachable = true; }
+      return finish('failed');
+    }
+  };
+
+  for (let pi = 0; pi < o.plays.length; pi++) {
+    const play = o.plays[pi]!;
+    const hostsInPlay = playHosts[pi]!.map((h) => states.get(h)!).filter((s) => s && s.alive && !s.failed);
+    emit({ type: 'play', play: play.name, hosts: hostsInPlay.map((s) => s.session.name) });
+    if (hostsInPlay.length === 0 || interrupted()) continue;
+    const onceResults = new Map<string, { promise: Promise<TaskStatus>; resolve: (s: TaskStatus) => void; host: string }>();
+    const onceRunner = hostsInPlay[0]!.session.name;
+    const onceFor = (k: string) => {
+      let e = onceResults.get(k);
+      if (!e) { let resolve!: (s: TaskStatus) => void; const promise = new Promise<TaskStatus>((r) => (resolve = r)); e = { promise, resolve, host: onceRunner }; onceResults.set(k, e); }
+      return e;
+    };
+    for (const st of hostsInPlay) st.changedInPlay = false;
+    const playSem = new Semaphore(forks);
+    await Promise.all(hostsInPlay.map(async (st) => {
+      await playSem.acquire();
+      const tasks = rendered.get(st.session.name)![pi]!;
+      const notified = new Set<string>();
+      try {
+        for (let i = 0; i < tasks.length; i++) {
+          const t = tasks[i]!;
+          if (!st.alive || st.failed || interrupted()) break;
+          const upcoming = tasks.slice(i + 1);
+          let status: TaskStatus;
+          if (t.spec.once && st.session.name !== onceRunner) {
+            playSem.release();
+            const s = await onceFor(t.key).promise;
+            await playSem.acquire();
+            const ev: TaskEvent = { type: 'task', host: st.session.name, play: play.name, task: t.name, module: t.module.name, status: 'skipped', changes: [], warnings: [], notes: [`runs once, on ${onceRunner}: ${s}`], durationMs: 0 };
+            if (s === 'failed') { ev.status = 'failed'; ev.error = { message: `this task runs once, on ${onceRunner}, and failed there` }; st.recap.failed++; st.failed = true; }
+            else st.recap.skipped++;
+            emit(ev);
+            if (s === 'changed' && st.cacheGen === globalGen) st.cache.clear();
+            continue;
+          }
+          status = await runTask(st, t, upcoming, play.name);
+          if (t.spec.once) {
+            if (status === 'changed' && o.mode !== 'plan') globalGen++;
+            onceFor(t.key).resolve(status);
+          }
+          if (status === 'changed') t.spec.notify.forEach((n) => notified.add(n));
+          if (status === 'failed') st.failed = true;
+        }
+        if (st.alive && !st.failed && notified.size) {
+          const hs = handlersRendered.get(st.session.name)![pi]!.filter((h) => notified.has(h.spec.name));
+          for (const h of hs) { if ((await runTask(st, h, [], play.name)) === 'failed') { st.failed = true; break; } }
+        }
+      } finally {
+        // anyone waiting on a once-task this host never reached must not wait forever
+        if (st.session.name === onceRunner) for (const t of tasks) if (t.spec.once) onceFor(t.key).resolve(st.failed || !st.alive ? 'failed' : 'skipped');
+        playSem.release();
+      }
+    }));
+    if (hostsInPlay.some((s) => s.changedInPlay) && o.mode !== 'plan') globalGen++;
+  }
+
+  for (const st of states.values()) {
+    st.recap.stats = { ...st.session.transport.stats };
+  }
+  await closeAll();
+  const recap = needed.map((h) => states.get(h.name)!.recap);
+  return { mode: o.mode, hosts: recap, events, wallMs: Date.now() - started, interrupted: interrupted() };
+}

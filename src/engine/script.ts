@@ -1,0 +1,110 @@
+// Turning reads and actions into shell scripts: one script per round trip, every value quoted.
+import { randomBytes } from 'node:crypto';
+import { q } from '../util/shell.js';
+import type { Action, ProbeResult } from './types.js';
+
+export const BACKUP_DIR = '/var/lib/clusterform/backup';
+
+export function nonce(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** Many named read snippets → one script whose output `parseProbe` splits again. */
+export function probeScript(sections: [string, string][], n: string): string {
+  const lines = ['__cfe=$(mktemp 2>/dev/null || echo /tmp/.cf-probe-$$)'];
+  for (const [name, snippet] of sections) {
+    lines.push(
+      `printf '%s\\n' ${q(`@@CF:${n}:S:${name}`)}`,
+      `( ${snippet}\n) 2>"$__cfe" </dev/null; __cfrc=$?`,
+      `printf '\\n%s\\n' "@@CF:${n}:R:$__cfrc"; cat "$__cfe"; printf '\\n%s\\n' ${q(`@@CF:${n}:X`)}`,
+    );
+  }
+  lines.push('rm -f "$__cfe"');
+  return lines.join('\n');
+}
+
+export function parseProbe(stdout: string, n: string): ProbeResult {
+  const res: ProbeResult = {};
+  const S = `@@CF:${n}:S:`;
+  const R = `@@CF:${n}:R:`;
+  const X = `@@CF:${n}:X`;
+  let pos = 0;
+  for (;;) {
+    const s = stdout.indexOf(S, pos);
+    if (s < 0) break;
+    const nameEnd = stdout.indexOf('\n', s);
+    const name = stdout.slice(s + S.length, nameEnd);
+    const r = stdout.indexOf('\n' + R, nameEnd);
+    const x = stdout.indexOf('\n' + X, r);
+    if (r < 0 || x < 0) break;
+    const out = stdout.slice(nameEnd + 1, r);
+    const rcEnd = stdout.indexOf('\n', r + 1 + R.length);
+    const rc = Number(stdout.slice(r + 1 + R.length, rcEnd));
+    const err = stdout.slice(rcEnd + 1, x);
+    res[name] = { out, err, rc };
+    pos = x + X.length + 1;
+  }
+  return res;
+}
+
+function b64chunks(content: string): string {
+  const b = Buffer.from(content, 'utf8').toString('base64');
+  const parts: string[] = [];
+  for (let i = 0; i < b.length; i += 4096) parts.push(b.slice(i, i + 4096));
+  return parts.length ? `printf '%s' ${parts.map((p) => `'${p}'`).join(' ')}` : `printf ''`;
+}
+
+/** Shell for one action. Writes go to a temp file beside the target and are renamed into place. */
+export function actionScript(a: Action): string {
+  switch (a.kind) {
+    case 'sh':
+      return a.script;
+    case 'write': {
+      const p = q(a.path);
+      const dir = q(a.path.replace(/\/[^/]*$/, '') || '/');
+      const bk = q(BACKUP_DIR + a.path);
+      const out: string[] = [];
+      if (a.mkdir) out.push(`mkdir -p ${dir}`);
+      if (a.backup) {
+        // keep the original once, so that `down` can put it back; remember when there was none
+        out.push(
+          `if [ ! -e ${bk} ] && [ ! -e ${q(BACKUP_DIR + a.path + '.absent')} ]; then mkdir -p ${q(BACKUP_DIR + a.path.replace(/\/[^/]*$/, ''))} && ` +
+            `if [ -e ${p} ]; then cp -p ${p} ${bk}; else : > ${q(BACKUP_DIR + a.path + '.absent')}; fi; fi`,
+        );
+      }
+      out.push(
+        `__cft=$(mktemp ${q(a.path.replace(/\/[^/]*$/, '') + '/.cf-XXXXXX')}) || exit 1`,
+        `{ ${b64chunks(a.content)} | base64 -d > "$__cft" && chmod ${q(a.mode ?? '0644')} "$__cft"` +
+          (a.owner ? ` && chown ${q(a.owner)} "$__cft"` : '') +
+          ` && mv -f "$__cft" ${p}; } || { rm -f "$__cft"; exit 1; }`,
+      );
+      return out.join('\n');
+    }
+    case 'remove': {
+      const p = q(a.path);
+      const bk = q(BACKUP_DIR + a.path);
+      const absent = q(BACKUP_DIR + a.path + '.absent');
+      if (a.restoreBackup)
+        return `if [ -e ${bk} ]; then cp -p ${bk} ${p}.cf-restore && mv -f ${p}.cf-restore ${p} && rm -f ${bk}; else rm -f ${p}; rm -f ${absent}; fi`;
+      return `rm -f ${p}`;
+    }
+  }
+}
+
+export function describeAction(a: Action): string {
+  switch (a.kind) {
+    case 'sh': return a.desc;
+    case 'write': return `write ${a.path} (${Buffer.byteLength(a.content)} bytes, mode ${a.mode ?? '0644'}${a.owner ? ', owner ' + a.owner : ''}) via temp file + rename`;
+    case 'remove': return a.restoreBackup ? `restore ${a.path} from ${BACKUP_DIR}${a.path} (or remove it)` : `remove ${a.path}`;
+  }
+}
+
+/** All actions of a task as one script; a failing step names itself on stderr. */
+export function applyScript(actions: Action[]): string {
+  const parts = ['set -u'];
+  actions.forEach((a, i) => {
+    // not `( … ) || …`: -e would be ignored inside a subshell whose status is tested
+    parts.push(`( set -e\n${actionScript(a)}\n) </dev/null\n__rc=$?; if [ $__rc -ne 0 ]; then echo "@@CF-FAILED-STEP ${i} $__rc" >&2; exit $__rc; fi`);
+  });
+  return parts.join('\n');
+}

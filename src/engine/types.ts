@@ -1,0 +1,111 @@
+// The module contract (read → parse → plan → apply) and the events the engine reports.
+import type { z } from 'zod';
+import type { Facts } from '../facts/facts.js';
+import type { Inventory, HostEntry } from '../inventory/load.js';
+
+/** What one read section printed. */
+export interface SectionResult { out: string; err: string; rc: number }
+export type ProbeResult = Record<string, SectionResult>;
+
+/** One step of applying a change. Everything becomes one shell script per task, run in one exec. */
+export type Action =
+  | { kind: 'sh'; script: string; desc: string }
+  | { kind: 'write'; path: string; content: string; mode?: string; owner?: string; backup?: boolean; mkdir?: boolean }
+  | { kind: 'remove'; path: string; restoreBackup?: boolean };
+
+export interface Change {
+  /** one line saying what changes, e.g. "add virtual service tcp 10.0.0.1:80" */
+  summary: string;
+  /** unified diff for file content changes */
+  diff?: string;
+  actions: Action[];
+}
+
+export interface Plan {
+  changes: Change[];
+  /** shown in the recap; not a failure (e.g. "raw binding skipped: kernel has no raw driver") */
+  warnings?: string[];
+  /** informational lines shown with the task (e.g. foreign virtual services left alone) */
+  notes?: string[];
+  /** a refusal: the task fails without touching anything */
+  refuse?: string;
+}
+
+export interface TaskCtx<A> {
+  host: HostEntry;
+  facts: Facts;
+  inventory: Inventory;
+  args: A;
+  /** --force-disks and friends */
+  flags: RunFlags;
+  /** true in `plan` */
+  dryRun: boolean;
+}
+
+export interface RunFlags {
+  forceDisks: boolean;
+  [k: string]: unknown;
+}
+
+export interface ModuleDef<A = any, S = any> {
+  name: string;
+  /** one sentence: what it manages */
+  doc: string;
+  args: z.ZodType<A, z.ZodTypeDef, unknown>;
+  /** read-only shell snippets, one per section; batched with every other task's into one round trip */
+  read(ctx: TaskCtx<A>): Record<string, string>;
+  /** pure: sections → state */
+  parse(res: ProbeResult, ctx: TaskCtx<A>): S;
+  /** pure: state + wanted → changes ([] = ok) */
+  plan(state: S, ctx: TaskCtx<A>): Plan;
+}
+
+export function defineModule<A, S>(m: ModuleDef<A, S>): ModuleDef<A, S> {
+  return m;
+}
+
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+export interface TaskEvent {
+  type: 'task';
+  host: string;
+  play: string;
+  task: string;
+  module: string;
+  status: TaskStatus;
+  changes: { summary: string; diff?: string; commands?: string[] }[];
+  warnings: string[];
+  notes: string[];
+  error?: { message: string; command?: string; code?: number | null; stderr?: string };
+  durationMs: number;
+}
+
+export interface HostEvent {
+  type: 'host';
+  host: string;
+  status: 'connected' | 'unreachable' | 'lost' | 'locked';
+  message?: string;
+}
+
+export interface PlayEvent { type: 'play'; play: string; hosts: string[] }
+
+export type EngineEvent = TaskEvent | HostEvent | PlayEvent;
+
+export interface HostRecap {
+  host: string;
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: boolean;
+  warnings: string[];
+  stats?: { connections: number; commands: number; busyMs: number; bytesIn: number; bytesOut: number };
+}
+
+export interface RunResult {
+  mode: 'up' | 'plan' | 'down' | 'run';
+  hosts: HostRecap[];
+  events: EngineEvent[];
+  wallMs: number;
+  interrupted: boolean;
+}

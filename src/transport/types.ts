@@ -1,0 +1,55 @@
+// The transport contract: run a command on a host and get stdout, stderr and exit code back.
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** exit code; null when the command was killed by a signal or timed out */
+  code: number | null;
+  signal?: string;
+  timedOut?: boolean;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  /** data written to the command's stdin, then stdin is closed */
+  stdin?: string | Buffer;
+  /** kill the command and fail after this many ms (default: the transport's command timeout) */
+  timeoutMs?: number;
+}
+
+export interface TransportStats {
+  connections: number;
+  commands: number;
+  bytesOut: number;
+  bytesIn: number;
+  busyMs: number;
+}
+
+/** A long-running command whose stdin stays open until `end()` (used for the per-host run lock). */
+export interface HeldCommand {
+  /** resolves with everything printed up to and including the first line equal to `marker`, or rejects */
+  until(marker: string, timeoutMs: number): Promise<string>;
+  write(data: string): void;
+  end(): Promise<void>;
+}
+
+export interface Transport {
+  readonly name: string;
+  readonly stats: TransportStats;
+  connect(): Promise<void>;
+  /** run a shell command line (already quoted) */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  hold(command: string): Promise<HeldCommand>;
+  close(): Promise<void>;
+  /** called when the connection is lost after connect() */
+  onLost?: (err: Error) => void;
+}
+
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'unreachable' | 'hostkey' | 'auth' | 'timeout' | 'lost' | 'other',
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}

@@ -1,0 +1,182 @@
+// Reading user YAML (inventory, playbooks) with source positions, and turning problems into file:line:column issues.
+import { readFileSync, statSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { z } from 'zod';
+
+export interface InputIssue {
+  file: string;
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+}
+
+export class InputError extends Error {
+  constructor(readonly issues: InputIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'InputError';
+  }
+}
+
+export function formatIssue(i: InputIssue): string {
+  return `${i.file}:${i.line}:${i.col} ${i.path ? i.path + ': ' : ''}${i.message}`;
+}
+
+export const MAX_INPUT_BYTES = 1024 * 1024;
+
+export interface LoadedYaml {
+  file: string;
+  doc: Document.Parsed;
+  lc: LineCounter;
+  value: unknown;
+}
+
+/** Parse a YAML file; syntax problems, duplicate keys, alias bombs and oversize files become issues. */
+export function loadYamlFile(file: string, text?: string): LoadedYaml {
+  let src = text;
+  if (src === undefined) {
+    let st;
+    try { st = statSync(file); } catch (e) { throw new InputError([{ file, line: 0, col: 0, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}` }]); }
+    if (!st.isFile()) throw new InputError([{ file, line: 0, col: 0, path: '', message: 'not a regular file' }]);
+    if (st.size > MAX_INPUT_BYTES) throw new InputError([{ file, line: 1, col: 1, path: '', message: `file is ${st.size} bytes; the limit is ${MAX_INPUT_BYTES} bytes` }]);
+    src = readFileSync(file, 'utf8');
+  }
+  if (Buffer.byteLength(src) > MAX_INPUT_BYTES) throw new InputError([{ file, line: 1, col: 1, path: '', message: `file is larger than ${MAX_INPUT_BYTES} bytes` }]);
+  const lc = new LineCounter();
+  const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  const issues: InputIssue[] = [];
+  for (const e of doc.errors) {
+    const pos = lc.linePos(e.pos[0]);
+    issues.push({ file, line: pos.line, col: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+  }
+  if (issues.length) throw new InputError(issues);
+  if (doc.contents == null) throw new InputError([{ file, line: 1, col: 1, path: '', message: 'the file is empty' }]);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    throw new InputError([{ file, line: 1, col: 1, path: '', message: `YAML: ${(e as Error).message} (aliases are limited to protect against "billion laughs" documents)` }]);
+  }
+  return { file, doc, lc, value };
+}
+
+export function pathString(path: (string | number)[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : String(p);
+  return s;
+}
+
+/** The position of the node at `path` (or of the key `key` inside it), falling back to the nearest ancestor. */
+export function positionOf(y: LoadedYaml, path: (string | number)[], key?: string): { line: number; col: number } {
+  let node: unknown = y.doc.contents;
+  let best: Node | null = (node as Node) ?? null;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      node = pair.value ?? pair.key;
+      if (pair.value == null) { best = pair.key as Node; break; }
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else break;
+    if (node && (node as Node).range) best = node as Node;
+  }
+  if (key !== undefined && isMap(best)) {
+    const pair = best.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
+    if (pair && (pair.key as Node).range) best = pair.key as Node;
+  }
+  const off = best?.range?.[0] ?? 0;
+  const pos = y.lc.linePos(off);
+  return { line: pos.line, col: pos.col };
+}
+
+export function issueAt(y: LoadedYaml, path: (string | number)[], message: string, key?: string): InputIssue {
+  const pos = positionOf(y, path, key);
+  return { file: y.file, ...pos, path: pathString(key ? [...path, key] : path), message };
+}
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+export function didYouMean(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (dist < bestD) { bestD = dist; best = c; }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** The object keys a schema accepts at `path`, for "did you mean" hints. */
+export function knownKeys(schema: z.ZodTypeAny, path: (string | number)[]): string[] {
+  let s: z.ZodTypeAny | undefined = schema;
+  const unwrap = (t: z.ZodTypeAny): z.ZodTypeAny => {
+    for (;;) {
+      if (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap();
+      else if (t instanceof z.ZodDefault) t = t._def.innerType;
+      else if (t instanceof z.ZodEffects) t = t.innerType();
+      else return t;
+    }
+  };
+  for (const seg of path) {
+    if (!s) return [];
+    s = unwrap(s);
+    if (s instanceof z.ZodObject) s = s.shape[seg as string];
+    else if (s instanceof z.ZodArray) s = s.element;
+    else if (s instanceof z.ZodRecord) s = s.valueSchema;
+    else return [];
+  }
+  if (!s) return [];
+  s = unwrap(s);
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+  let v: any = root;
+  for (const p of path) v = v == null ? undefined : v[p];
+  return v;
+}
+
+export function zodIssues(y: LoadedYaml, err: z.ZodError, schema: z.ZodTypeAny): InputIssue[] {
+  const out: InputIssue[] = [];
+  for (const i of err.issues) {
+    const path = i.path;
+    if (i.code === 'unrecognized_keys') {
+      const known = knownKeys(schema, path);
+      for (const k of i.keys) {
+        const hint = didYouMean(k, known);
+        out.push(issueAt(y, path, `unknown key "${k}"${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : ''}`, k));
+      }
+      continue;
+    }
+    let message = i.message;
+    const actual = valueAt(y.value, path);
+    if (i.code === 'invalid_type') {
+      message = actual === undefined ? `required field is missing (expected ${i.expected})` : `expected ${i.expected}, got ${describeType(actual)}`;
+    } else if (i.code === 'invalid_enum_value') {
+      message = `${describeType(actual)} is not one of: ${i.options.join(', ')}`;
+    } else if (actual !== undefined && typeof actual !== 'object') {
+      message = `${describeType(actual)}: ${i.message}`;
+    }
+    if (actual === undefined && path.length > 0) {
+      out.push(issueAt(y, path.slice(0, -1), message, String(path[path.length - 1])));
+      out[out.length - 1]!.path = pathString(path);
+    } else out.push(issueAt(y, path, message));
+  }
+  return out;
+}

@@ -43,7 +43,7 @@ export function parseBlkidExportMulti(text: string): Record<string, string>[] {
  * Returns null for blank lines.
  */
 export function parseBlkidLine(line: string): { device: string; tags: Record<string, string> } | null {
-  const t = line.replace(/\r$/, '');
+  const t = line.replace(/\r?\n$/, '').replace(/\r$/, '');
   if (t.trim() === '') return null;
   const m = /^(.*?):(?:\s+|$)(.*)$/.exec(t);
   if (!m) throw new Error(`blkid: unrecognized line ${JSON.stringify(line)}`);

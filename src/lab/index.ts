@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { labConfigFromInventory } from './config.js';
 import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } from './disk.js';
 import { ensureClientKey, ensureHostKey, hostKeyDir, writeKnownHosts } from './keys.js';
-import { ensureBridgeNs, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
+import { assertSubnetsFree, createHostsNet, ensureBridgeNs, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
 import { findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitSshReady, type StartedSshd } from './ns.js';
 import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
 import { pool, run } from './sh.js';
@@ -87,6 +87,7 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
   await writeState(cfg, state);
   await writeAddresses(cfg);
 
+  await assertSubnetsFree(cfg);
   const clientPub = await ensureClientKey(cfg);
   await ensureBridgeNs(cfg, log);
 
@@ -111,22 +112,31 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
     pubs.set(h.name, await ensureHostKey(h, cfg.lab));
   });
   await writeKnownHosts(cfg, pubs);
+  log(`lab: host keys ready (${Date.now() - t0} ms)`);
 
   // ns hosts
   const brLinks = await links(cfg.bridgeNs);
   const procs = scanProcs();
   const started = new Map<string, StartedSshd>();
   const nsHosts = cfg.hosts.filter((h) => h.kind === 'ns');
+  const present = listNetns();
+  const fresh = nsHosts.filter((h) => !present.has(h.netns));
+  await createHostsNet(cfg, fresh, brLinks);
+  const freshNames = new Set(fresh.map((h) => h.name));
   await pool(nsHosts, cfg.concurrency, async (h) => {
-    const changed = await ensureHostNet(cfg, h, brLinks);
+    const isFresh = freshNames.has(h.name);
+    // a fresh host's inside is configured by its startup script (saves a process per host)
+    const changed = isFresh ? true : await ensureHostNet(cfg, h, brLinks);
     await prepareHostFs(h, clientPub);
-    if (findSshd(h, procs) === undefined) {
+    if (isFresh || findSshd(h, procs) === undefined) {
       log(`lab: starting sshd on ${h.name} (${h.primaryAddress})`);
-      started.set(h.name, startSshd(h));
+      started.set(h.name, startSshd(h, isFresh ? freshHostNetCommands(h) : []));
     } else if (changed) {
       log(`lab: repaired network of ${h.name}`);
     }
   });
+
+  if (started.size) log(`lab: ${started.size} sshd started (${Date.now() - t0} ms)`);
 
   // vm hosts
   const vmHosts = cfg.hosts.filter((h) => h.kind === 'vm');

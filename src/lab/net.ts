@@ -1,6 +1,7 @@
 // Lab networking: the bridge namespace (one bridge per network), controller veths, host netns + veths.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { run } from './sh.js';
+import { ipToInt, parseCidr } from './config.js';
 import type { LabConfig, LabHost } from './types.js';
 
 export const NETNS_DIR = '/run/netns';
@@ -57,10 +58,58 @@ export async function links(ns?: string): Promise<Map<string, LinkInfo>> {
   return m;
 }
 
+/** Links of a namespace from one `ip -br addr` (no master info; up = not administratively down). */
+export async function briefLinks(ns: string): Promise<Map<string, LinkInfo>> {
+  const r = await run('ip', ['-n', ns, '-br', 'addr', 'show'], { allowFail: true });
+  const m = new Map<string, LinkInfo>();
+  for (const line of r.stdout.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 2 || !f[0]) continue;
+    const name = f[0].replace(/@.*$/, '');
+    m.set(name, { name, up: f[1] !== 'DOWN', addrs: f.slice(2).filter((a) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(a)) });
+  }
+  return m;
+}
+
+/** `ip -batch` lines configuring the inside of a freshly created ns host (run inside its netns). */
+export function freshHostNetCommands(h: LabHost): string[] {
+  return ['link set lo up', ...h.nics.flatMap((n) => [`addr replace ${n.address}/${n.prefix} dev ${n.ifname}`, `link set ${n.ifname} up`])];
+}
+
 async function ipBatch(ns: string | undefined, cmds: string[]): Promise<void> {
   if (cmds.length === 0) return;
   const pre = ns ? ['-n', ns] : [];
   await run('ip', [...pre, '-batch', '-'], { input: cmds.join('\n') + '\n' });
+}
+
+/**
+ * Refuses lab subnets that overlap a route of the machine that is not the lab's own controller link
+ * (another lab, a VPN, the uplink...): lab traffic must never leave the lab.
+ */
+export async function assertSubnetsFree(cfg: LabConfig): Promise<void> {
+  const r = await run('ip', ['-o', '-4', 'route', 'show', 'table', 'all'], { allowFail: true });
+  const ours = new Set(cfg.networks.map((n) => n.controllerIf));
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(?:(?:local|broadcast|unicast)\s+)?(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)\s.*\bdev\s+(\S+)/.exec(line.trim());
+    if (!m || ours.has(m[2]!)) continue;
+    const dst = m[1]!.includes('/') ? m[1]! : `${m[1]}/32`;
+    let d: { base: number; size: number };
+    try {
+      const [ip, p] = dst.split('/');
+      const prefix = Number(p);
+      const size = 2 ** (32 - prefix);
+      d = { base: ipToInt(ip!) - (ipToInt(ip!) % size), size };
+    } catch {
+      continue;
+    }
+    if (d.size >= 2 ** 24 && line.includes('table local')) continue; // 127.0.0.0/8 etc.
+    for (const n of cfg.networks) {
+      const c = parseCidr(n.subnet);
+      if (d.base < c.base + c.size && c.base < d.base + d.size) {
+        throw new Error(`lab ${cfg.lab}: network ${n.name} ${n.subnet} overlaps a route of this machine (${line.trim()}); choose another lab subnet`);
+      }
+    }
+  }
 }
 
 /** Bridge namespace, one bridge per network, one controller veth pair per network. Idempotent. */
@@ -100,6 +149,27 @@ export async function ensureBridgeNs(cfg: LabConfig, log: (s: string) => void): 
 }
 
 /**
+ * Creates the namespaces and veths of many new ns hosts at once (two `ip -batch` runs in total). The inside of
+ * each host (addresses, links up) is configured by its startup script (see freshHostNetCommands).
+ */
+export async function createHostsNet(cfg: LabConfig, fresh: LabHost[], brLinks: Map<string, LinkInfo>): Promise<void> {
+  if (fresh.length > 0) {
+    await ipBatch(undefined, fresh.map((h) => `netns add ${h.netns}`));
+    const cmds: string[] = [];
+    for (const h of fresh) {
+      for (const nic of h.nics) {
+        if (brLinks.has(nic.peer)) cmds.push(`link del ${nic.peer}`);
+        cmds.push(
+          `link add ${nic.peer} type veth peer name ${nic.ifname} address ${nic.mac} netns ${h.netns}`,
+          `link set ${nic.peer} master ${nic.bridge} up`,
+        );
+      }
+    }
+    await ipBatch(cfg.bridgeNs, cmds);
+  }
+}
+
+/**
  * Network namespace of an ns host with one veth per network (eth0, eth1, ...) whose peer sits on the
  * network's bridge. `brLinks` is a snapshot of the bridge namespace's links. Idempotent.
  */
@@ -110,7 +180,7 @@ export async function ensureHostNet(cfg: LabConfig, h: LabHost, brLinks: Map<str
     await run('ip', ['netns', 'add', h.netns]);
     changed = true;
   }
-  const inner = fresh ? new Map<string, LinkInfo>() : await links(h.netns);
+  const inner = fresh ? new Map<string, LinkInfo>() : await briefLinks(h.netns);
   const brCmds: string[] = [];
   const hostCmds: string[] = [];
   if (!inner.get('lo')?.up) hostCmds.push('link set lo up');

@@ -2,7 +2,7 @@
 // (overlayfs over /etc, /var, /root; fresh tmpfs on /run and /tmp).
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile, copyFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { hostKeyDir } from './keys.js';
@@ -69,10 +69,11 @@ export async function prepareHostFs(h: LabHost, authorizedKeys: string): Promise
 }
 
 /** The shell script run inside `unshare --mount --uts` before exec'ing sshd. */
-export function hostSetupScript(h: LabHost): string {
+export function hostSetupScript(h: LabHost, netCommands: string[] = []): string {
   const st = '/run/.cf-state';
   const lines = [
     'set -e',
+    ...(netCommands.length ? [`ip -batch - <<'CF_EOF'`, ...netCommands, 'CF_EOF'] : []),
     `hostname ${q(h.hostname)}`,
     // fresh /run first; the state dir is bound under it so that overlay layers never resolve through another overlay
     'mount -t tmpfs -o mode=0755,nosuid,nodev,size=64m cf-run /run',
@@ -93,13 +94,13 @@ export function hostSetupScript(h: LabHost): string {
 export interface StartedSshd { pid: number; exited: Promise<number | null>; logFile: string }
 
 /** Starts sshd for an ns host (detached). The returned pid is sshd's own (ip/unshare/sh all exec). */
-export function startSshd(h: LabHost): StartedSshd {
+export function startSshd(h: LabHost, netCommands: string[] = []): StartedSshd {
   const logFile = path.join(h.dir, 'sshd.log');
   const fd = openSync(logFile, 'a');
   try {
     const child = spawn(
       'ip',
-      ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', hostSetupScript(h)],
+      ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', hostSetupScript(h, netCommands)],
       { detached: true, stdio: ['ignore', fd, fd] },
     );
     const exited = new Promise<number | null>((resolve) => {
@@ -181,30 +182,40 @@ export async function killNamespaces(names: string[], graceMs = 2000): Promise<n
   return n;
 }
 
-/** TCP connect to addr:22 and read an SSH banner. Retries until timeout. */
+/** TCP connect to addr:22 and read an SSH banner. Retries until timeout (a connected attempt is never cut short). */
 export async function waitSshReady(address: string, timeoutMs: number, abort?: Promise<unknown>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let aborted: unknown;
+  let aborted = false;
   let lastErr = 'timeout';
-  abort?.then((v) => (aborted = v ?? true));
+  void abort?.then(() => (aborted = true));
   while (Date.now() < deadline) {
-    if (aborted !== undefined) throw new Error(`sshd on ${address} exited before it was ready`);
+    if (aborted) throw new Error(`sshd on ${address} exited before it was ready`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: address, port: 22, timeout: Math.max(100, Math.min(2000, deadline - Date.now())) });
+      let settled = false;
       let buf = '';
-      const done = (v: boolean, err?: string) => {
+      const s = net.connect({ host: address, port: 22 });
+      const timer = setTimeout(() => done(false, 'connect timeout'), Math.max(50, Math.min(1000, deadline - Date.now())));
+      function done(v: boolean, err?: string) {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         if (err) lastErr = err;
         s.destroy();
         resolve(v);
-      };
+      }
+      s.on('connect', () => {
+        // connected: wait for the banner as long as the overall deadline allows
+        clearTimeout(timer);
+        const t2 = setTimeout(() => done(false, 'no banner'), Math.max(50, deadline - Date.now()));
+        s.once('close', () => clearTimeout(t2));
+      });
       s.setEncoding('utf8');
       s.on('data', (d: string) => {
         buf += d;
-        if (buf.includes('\n') || buf.length > 255) done(buf.startsWith('SSH-'), buf.startsWith('SSH-') ? undefined : `bad banner ${JSON.stringify(buf)}`);
+        if (buf.includes('\n') || buf.length > 255) done(buf.startsWith('SSH-'), buf.startsWith('SSH-') ? undefined : `bad banner ${JSON.stringify(buf.slice(0, 80))}`);
       });
-      s.on('timeout', () => done(false, 'connect/banner timeout'));
       s.on('error', (e) => done(false, e.message));
-      s.on('close', () => done(false, 'closed before banner'));
+      s.on('close', () => done(false, 'connection closed before banner'));
     });
     if (ok) return;
     await sleep(20);

@@ -26,6 +26,41 @@ function snapshot(stateDir: string) {
   };
 }
 
+describe('lab config', () => {
+  it('derives networks, chooses free addresses from the top, names interfaces <= 15 chars', () => {
+    const cfg = labConfigFromInventory(
+      {
+        cluster: 'demo',
+        hosts: { n1: { address: '10.219.0.11' }, n2: { address: '10.219.0.12' }, d: { address: '10.219.0.1' } },
+        ha: { members: ['n1', 'n2'], shared_disk: '/dev/x', services: [{ address: '10.219.0.253' }] },
+        lvs: { vip: '10.219.0.252', directors: ['d'], nat: { gateway: '10.219.1.254' } },
+        lab: {
+          networks: { public: { subnet: '10.219.0.0/24' }, private: { subnet: '10.219.1.0/24' } },
+          hosts: { d: { kind: 'vm', networks: ['public', 'private'] }, n1: { networks: ['public', 'private'], addresses: { private: '10.219.1.11' } } },
+          disks: { shared: { size: '2G', hosts: ['n1', 'n2'] } },
+        },
+      },
+      '/srv/inv/lab.yaml',
+    );
+    expect(cfg.stateDir).toBe('/srv/inv/.lab/demo');
+    expect(cfg.networks.map((n) => n.controller)).toEqual(['10.219.0.254', '10.219.1.253']);
+    const d = cfg.hosts.find((h) => h.name === 'd')!;
+    expect(d.kind).toBe('vm');
+    expect(d.nics.map((n) => [n.ifname, n.address])).toEqual([['eth0', '10.219.0.1'], ['eth1', '10.219.1.252']]);
+    expect(cfg.chosen.hosts).toEqual({ d: { private: '10.219.1.252' } });
+    expect(cfg.hosts.find((h) => h.name === 'n1')!.nics[1]!.address).toBe('10.219.1.11');
+    expect(cfg.disks[0]).toMatchObject({ sizeBytes: 2 * 1024 ** 3, byIdPath: '/dev/disk/by-id/clusterform-demo-shared' });
+    for (const h of cfg.hosts) for (const n of h.nics) expect(n.peer.length).toBeLessThanOrEqual(15);
+    expect(() => labConfigFromInventory({ cluster: 'Bad_Name', hosts: { a: { address: '10.0.0.1' } } }, '/x/i.yaml')).toThrow(/a-z0-9/);
+    // default network: the /24 around the addresses
+    expect(labConfigFromInventory({ cluster: 'x', hosts: { a: { address: '10.219.3.7' } } }, '/x/i.yaml').networks[0]).toMatchObject({
+      name: 'public',
+      subnet: '10.219.3.0/24',
+      controller: '10.219.3.254',
+    });
+  });
+});
+
 describe.skipIf(!isRoot)('lab ns hosts (root)', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'cf-lab-test-'));
   const inv: InventoryLike = {
@@ -121,6 +156,15 @@ describe.skipIf(!isRoot)('lab ns hosts (root)', () => {
     expect(ssh('10.219.0.12', 'hostname').trim()).toBe('b');
     // the overlay survives the restart
     expect(ssh('10.219.0.11', 'cat /etc/hosts')).toContain('only-on-a');
+  }, 30_000);
+
+  it('labUp re-creates a missing link and keeps the running sshd', async () => {
+    const c = cfg.hosts[2]!;
+    const pid = (await labStatus(cfg)).hosts[2]!.pid;
+    execFileSync('ip', ['-n', cfg.bridgeNs, 'link', 'del', c.nics[0]!.peer]);
+    const st = await labUp(cfg);
+    expect(st.hosts[2]!.pid).toBe(pid);
+    expect(ssh(c.primaryAddress, 'hostname').trim()).toBe('c');
   }, 30_000);
 
   it('labDown restores the machine exactly; twice is fine', async () => {

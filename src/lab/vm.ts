@@ -134,12 +134,14 @@ export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
   const args = [
     'netns', 'exec', spec.netns, 'qemu-system-x86_64',
     '-name', `${spec.lab}-${spec.name}`,
-    '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', String(spec.memoryMb ?? 256),
+    '-accel', 'tcg,tb-size=64', '-cpu', 'max', '-smp', '1', '-m', String(spec.memoryMb ?? 256),
     '-nodefaults', '-display', 'none', '-monitor', 'none',
     '-chardev', `file,id=con0,path=${consoleLog}`, '-serial', 'chardev:con0',
     '-kernel', art.kernel, '-initrd', initrd,
     '-append', 'console=ttyS0 quiet panic=-1',
     '-device', 'virtio-rng-pci',
+    // hands memory the guest frees (e.g. the unpacked initrd) back to the host
+    '-device', 'virtio-balloon-pci,free-page-reporting=on',
     '-no-reboot', '-daemonize', '-pidfile', pidFile,
   ];
   spec.nics.forEach((n, i) => {

@@ -126,9 +126,13 @@ describe.skipIf(process.getuid?.() !== 0)('lab vm host kind (qemu/TCG)', () => {
   it('shows the shared disk by id and sfdisk works', async () => {
     const dev = (await ssh('readlink -f /dev/disk/by-id/clusterform-vt-shared')).trim();
     expect(dev).toMatch(/^\/dev\/vd[a-z]$/);
-    await ssh(`echo 'label: gpt' | sfdisk -q ${dev}`);
-    const j = JSON.parse(await ssh(`sfdisk --json ${dev}`)) as { partitiontable: { label: string } };
+    await ssh(`printf 'label: gpt\\n,16M\\n' | sfdisk -q ${dev}`);
+    const j = JSON.parse(await ssh(`sfdisk --json ${dev}`)) as { partitiontable: { label: string; partitions: unknown[] } };
     expect(j.partitiontable.label).toBe('gpt');
+    expect(j.partitiontable.partitions).toHaveLength(1);
+    // partition links follow (mdev); `udevadm settle` (a shim in the guest) refreshes them synchronously
+    const part = (await ssh('udevadm settle && readlink -f /dev/disk/by-id/clusterform-vt-shared-part1')).trim();
+    expect(part).toBe(`${dev}1`);
   });
 
   it('has iptables NAT', async () => {

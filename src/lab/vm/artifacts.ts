@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
-  DISK_LINKS_SCRIPT, GROUP, INIT_SCRIPT, MDEV_CONF, NSSWITCH, PASSWD, PROFILE, SHADOW, SSHD_CONFIG,
+  DISK_LINKS_SCRIPT, GROUP, UDEVADM_SHIM, INIT_SCRIPT, MDEV_CONF, NSSWITCH, PASSWD, PROFILE, SHADOW, SSHD_CONFIG,
 } from './guest-files.js';
 
 const execFileP = promisify(execFile);
@@ -53,7 +53,7 @@ export function artifactPaths(cacheDir: string): { kernel: string; initrd: strin
 const HOST_PACKAGES = [
   'bash', 'coreutils', 'util-linux', 'mount', 'fdisk', 'e2fsprogs', 'kmod', 'iproute2', 'ipvsadm',
   'iptables', 'procps', 'psmisc', 'grep', 'sed', 'mawk', 'findutils', 'tar', 'gzip', 'diffutils',
-  'hostname', 'less', 'openssh-server', 'openssh-sftp-server', 'libc-bin', 'cpio',
+  'hostname', 'less', 'openssh-server', 'openssh-sftp-server', 'libc-bin', 'cpio', 'nftables', 'xz-utils',
 ];
 const EXTRA_FILES = [
   '/usr/lib/openssh/sftp-server', '/usr/lib/openssh/sshd-session', '/usr/sbin/sshd',
@@ -99,7 +99,7 @@ async function hostFileList(log: (s: string) => void): Promise<string[]> {
 
 async function fingerprint(files: string[], kernelVersion: string): Promise<string> {
   const h = createHash('sha256');
-  h.update(`v${BUILDER_VERSION}\n${kernelVersion}\n${INIT_SCRIPT}${DISK_LINKS_SCRIPT}${SSHD_CONFIG}${PASSWD}${MDEV_CONF}`);
+  h.update(`v${BUILDER_VERSION}\n${kernelVersion}\n${INIT_SCRIPT}${DISK_LINKS_SCRIPT}${SSHD_CONFIG}${PASSWD}${MDEV_CONF}${UDEVADM_SHIM}`);
   for (const f of files) {
     try {
       const st = await fsp.stat(f);
@@ -326,6 +326,7 @@ async function buildBase(cacheDir: string, kroot: string, kver: string, files: s
   await writeGuest(root, 'init', INIT_SCRIPT, 0o755);
   await writeGuest(root, 'usr/local/sbin/cf-disk-links', DISK_LINKS_SCRIPT, 0o755);
   await writeGuest(root, 'etc/mdev.conf', MDEV_CONF);
+  if (!(await exists(path.join(root, 'usr/bin/udevadm')))) await writeGuest(root, 'usr/bin/udevadm', UDEVADM_SHIM, 0o755);
   await writeGuest(root, 'etc/ssh/sshd_config', SSHD_CONFIG);
   await writeGuest(root, 'etc/passwd', PASSWD);
   await writeGuest(root, 'etc/group', GROUP);

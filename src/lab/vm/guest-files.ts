@@ -24,9 +24,11 @@ $BB chmod 755 /run/sshd
 [ -e /var/lock ] || $BB ln -s /run/lock /var/lock
 [ -e /var/run ] || $BB ln -s /run /var/run
 echo /sbin/modprobe > /proc/sys/kernel/modprobe
+# the initramfs root is a tmpfs capped at 50% of RAM by default; allow it to grow
+$BB mount -o remount,size=85% / 2>/dev/null
 
 echo "cf-init: loading virtio drivers"
-for m in virtio virtio_ring virtio_pci virtio_net virtio_blk virtio_rng; do
+for m in virtio virtio_ring virtio_pci virtio_net virtio_blk virtio_rng virtio_balloon; do
   /sbin/modprobe -q $m 2>/dev/null
 done
 # wait for devices to show up
@@ -112,6 +114,16 @@ while read dev id; do
   done
 done < /run/cf-disk-ids
 exit 0
+`;
+
+/** No udev in the guest: 'udevadm settle|trigger' just refresh the by-id links. */
+export const UDEVADM_SHIM = String.raw`#!/usr/bin/busybox sh
+# clusterform lab VM: minimal udevadm stand-in (no udev; mdev -d maintains /dev/disk/by-id links)
+case "$1" in
+  settle|trigger) /usr/bin/busybox usleep 300000; /usr/local/sbin/cf-disk-links; exit 0 ;;
+  --version|version) echo 252; exit 0 ;;
+  *) echo "udevadm: '$1' not supported in the clusterform lab VM" >&2; exit 0 ;;
+esac
 `;
 
 export const MDEV_CONF = `vd[a-z]+[0-9]* 0:6 0660 */usr/local/sbin/cf-disk-links

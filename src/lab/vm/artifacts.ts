@@ -86,8 +86,14 @@ function guestPath(p: string): string {
 async function hostFileList(log: (s: string) => void): Promise<string[]> {
   const files = new Set<string>();
   for (const pkg of HOST_PACKAGES) {
-    let out: string;
-    try { out = await run('dpkg', ['-L', pkg]); } catch { log(`vm: host package ${pkg} not installed, skipped`); continue; }
+    // dpkg's file lists, read directly (much faster than `dpkg -L` per package)
+    let out: string | undefined;
+    for (const f of [`/var/lib/dpkg/info/${pkg}.list`, `/var/lib/dpkg/info/${pkg}:amd64.list`]) {
+      try { out = await fsp.readFile(f, 'utf8'); break; } catch { /* try next */ }
+    }
+    if (out === undefined) {
+      try { out = await run('dpkg', ['-L', pkg]); } catch { log(`vm: host package ${pkg} not installed, skipped`); continue; }
+    }
     for (const line of out.split('\n')) {
       const f = line.trim();
       if (/^\/(usr\/)?s?bin\/[^/]+$/.test(f)) files.add(f);

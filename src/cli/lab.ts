@@ -1,0 +1,29 @@
+// `clusterform lab up|down|status INVENTORY`: a local lab of real SSH hosts for an inventory.
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadInventory } from '../inventory/load.js';
+import { labConfigFromInventory, labDown, labStatus, labUp, type InventoryLike, type LabStatus } from '../lab/index.js';
+
+function printStatus(s: LabStatus): void {
+  const w = (l: string) => process.stdout.write(l + '\n');
+  w(`lab ${s.lab} (state in ${s.stateDir})`);
+  for (const n of s.networks) w(`  network ${n.name.padEnd(10)} ${n.subnet.padEnd(18)} bridge ${n.bridge}  controller ${n.controller}  ${n.up ? 'up' : 'DOWN'}`);
+  for (const h of s.hosts) w(`  host    ${h.name.padEnd(10)} ${h.kind.padEnd(3)} ${Object.entries(h.addresses).map(([n, a]) => `${n}=${a}`).join(' ').padEnd(30)} ${h.running ? `running (pid ${h.pid ?? '?'})` : 'STOPPED'}`);
+  for (const d of s.disks) w(`  disk    ${d.name.padEnd(10)} ${(d.sizeBytes / 1048576).toFixed(0)}M ${d.byIdPath} → ${d.device ?? '-'} on ${d.hosts.join(', ')}`);
+}
+
+export function labCommand(): Command {
+  const lab = new Command('lab').description('a local lab: every inventory host as a real SSH host (network namespaces, qemu VMs) on this machine; needs root');
+  const cfgOf = (inventory: string) => {
+    const inv = loadInventory(resolve(inventory));
+    return labConfigFromInventory(inv.raw as unknown as InventoryLike, resolve(inventory));
+  };
+  const log = (l: string) => process.stderr.write(l + '\n');
+  lab.command('up').argument('<inventory>').description('create the lab, or repair a running one (restarts dead sshd/VMs); waits until every host answers SSH')
+    .action(async (inventory: string) => { const t = Date.now(); const s = await labUp(cfgOf(inventory), { log }); printStatus(s); process.stdout.write(`ready in ${((Date.now() - t) / 1000).toFixed(1)} s\n`); });
+  lab.command('down').argument('<inventory>').description('remove every trace of the lab (processes, namespaces, links, loop devices, files); running it twice is fine')
+    .action(async (inventory: string) => { await labDown(cfgOf(inventory), { log }); process.stdout.write('lab removed\n'); });
+  lab.command('status').argument('<inventory>').description('show the lab hosts, networks and disks')
+    .action(async (inventory: string) => { const s = await labStatus(cfgOf(inventory)); printStatus(s); if (s.hosts.some((h) => !h.running)) process.exitCode = 1; });
+  return lab;
+}

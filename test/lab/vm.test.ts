@@ -20,7 +20,7 @@ function quiet(cmd: string, args: string[]): void {
   try { execFileSync(cmd, args, { stdio: 'ignore' }); } catch { /* ignore */ }
 }
 
-describe.skipIf(process.getuid?.() !== 0)('lab vm host kind (qemu/TCG)', () => {
+describe.skipIf(process.getuid?.() !== 0)('lab vm host kind (qemu/TCG)', { timeout: 120_000 }, () => {
   let tmp = '';
   let spec: VmSpec;
   let sshArgs: string[] = [];

@@ -7,7 +7,7 @@ import { labConfigFromInventory } from './config.js';
 import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } from './disk.js';
 import { ensureClientKey, ensureHostKey, hostKeyDir, writeKnownHosts } from './keys.js';
 import { assertSubnetsFree, createHostsNet, ensureBridgeNs, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
-import { findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitSshReady, type StartedSshd } from './ns.js';
+import { findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitListening, waitSshReady, type StartedSshd } from './ns.js';
 import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
 import { pool, run } from './sh.js';
 import type { LabConfig, LabHost, LabStatus } from './types.js';
@@ -158,6 +158,7 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
     cfg.hosts.map(async (h) => {
       const s = started.get(h.name);
       try {
+        if (s) await waitListening(s.pid, cfg.readyTimeoutMs.ns, s.exited);
         await waitSshReady(h.primaryAddress, h.kind === 'vm' ? cfg.readyTimeoutMs.vm : cfg.readyTimeoutMs.ns, s?.exited);
       } catch (e) {
         let tail = '';

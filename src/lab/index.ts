@@ -7,7 +7,7 @@ import { labConfigFromInventory } from './config.js';
 import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } from './disk.js';
 import { ensureClientKey, ensureHostKey, hostKeyDir, writeKnownHosts } from './keys.js';
 import { assertSubnetsFree, createHostsNet, ensureBridgeNs, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
-import { findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitListening, waitSshReady, type StartedSshd } from './ns.js';
+import { findHostMountNsPid, findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitListening, waitSshReady, type StartedSshd } from './ns.js';
 import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
 import { pool, run } from './sh.js';
 import type { LabConfig, LabHost, LabStatus } from './types.js';
@@ -130,7 +130,8 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
     await prepareHostFs(h, clientPub);
     if (isFresh || findSshd(h, procs) === undefined) {
       log(`lab: starting sshd on ${h.name} (${h.primaryAddress})`);
-      started.set(h.name, startSshd(h, isFresh ? freshHostNetCommands(h) : []));
+      const join = isFresh ? undefined : findHostMountNsPid(h, procs);
+      started.set(h.name, startSshd(h, isFresh ? freshHostNetCommands(h) : [], join));
     } else if (changed) {
       log(`lab: repaired network of ${h.name}`);
     }

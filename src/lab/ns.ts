@@ -100,15 +100,16 @@ export function hostSetupScript(h: LabHost, netCommands: string[] = []): string 
 export interface StartedSshd { pid: number; exited: Promise<number | null>; logFile: string }
 
 /** Starts sshd for an ns host (detached). The returned pid is sshd's own (ip/unshare/sh all exec). */
-export function startSshd(h: LabHost, netCommands: string[] = []): StartedSshd {
+export function startSshd(h: LabHost, netCommands: string[] = [], joinPid?: number): StartedSshd {
   const logFile = path.join(h.dir, 'sshd.log');
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'busybox', 'sh', '-c', hostSetupScript(h, netCommands)],
-      { detached: true, stdio: ['ignore', fd, fd] },
-    );
+    // joinPid: a surviving process of the host (e.g. a daemon started over ssh) - the new sshd joins its
+    // mount + UTS namespace so that the host keeps one view of its files (never two overlays on one upper dir).
+    const [cmd, args] = joinPid
+      ? ['nsenter', ['--target', String(joinPid), '--mount', '--uts', '--net', '--', '/usr/sbin/sshd', '-D', '-e', '-f', SSHD_CONFIG]]
+      : ['ip', ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'busybox', 'sh', '-c', hostSetupScript(h, netCommands)]];
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd] });
     const exited = new Promise<number | null>((resolve) => {
       child.on('exit', (code) => resolve(code));
       child.on('error', () => resolve(127));
@@ -153,6 +154,21 @@ export function findSshd(h: LabHost, procs: ProcInfo[]): number | undefined {
   if (ino === undefined) return undefined;
   const p = procs.find((p) => p.netIno === ino && p.comm === 'sshd' && p.cmdline.includes(SSHD_CONFIG));
   return p?.pid;
+}
+
+/** A live process of the host that runs inside the host's private mount namespace (has the cf-etc overlay). */
+export function findHostMountNsPid(h: LabHost, procs: ProcInfo[]): number | undefined {
+  const ino = netnsIno(h.netns);
+  if (ino === undefined) return undefined;
+  for (const p of procs) {
+    if (p.netIno !== ino) continue;
+    try {
+      if (readFileSync(`/proc/${p.pid}/mountinfo`, 'utf8').includes(' - overlay cf-etc ')) return p.pid;
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
 }
 
 /** Kills every process in the given namespaces: TERM, wait up to graceMs, then KILL. */

@@ -1,6 +1,6 @@
 // Integration test of the local lab's ns hosts (needs root; creates real namespaces, sshd's and a loop device).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,10 @@ describe.skipIf(!isRoot)('lab ns hosts (root)', () => {
     expect(pids.every((p) => typeof p === 'number')).toBe(true);
     const again = await labUp(cfg);
     expect(again.hosts.map((h) => h.pid)).toEqual(pids);
+    // a daemon started over ssh survives the sshd restart, and the new sshd joins its mount namespace
+    const daemon = Number(ssh('10.219.0.12', 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!').trim());
+    const daemonMnt = readlinkSync(`/proc/${daemon}/ns/mnt`);
+    ssh('10.219.0.12', 'echo "10.219.0.98 only-on-b" >> /etc/hosts');
     process.kill(pids[1]!, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
     expect((await labStatus(cfg)).hosts[1]!.running).toBe(false);
@@ -154,6 +158,8 @@ describe.skipIf(!isRoot)('lab ns hosts (root)', () => {
     expect(repaired.hosts[0]!.pid).toBe(pids[0]);
     expect(repaired.hosts[2]!.pid).toBe(pids[2]);
     expect(ssh('10.219.0.12', 'hostname').trim()).toBe('b');
+    expect(readlinkSync(`/proc/${repaired.hosts[1]!.pid}/ns/mnt`)).toBe(daemonMnt);
+    expect(ssh('10.219.0.12', 'cat /etc/hosts')).toContain('only-on-b');
     // the overlay survives the restart
     expect(ssh('10.219.0.11', 'cat /etc/hosts')).toContain('only-on-a');
   }, 30_000);

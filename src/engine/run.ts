@@ -10,6 +10,10 @@ import type { Transport } from '../transport/types.js';
 import { HostSession, LockedError } from './host.js';
 import { describeAction } from './script.js';
 import { renderContext } from './context.js';
+import { parseFacts, type Facts } from '../facts/facts.js';
+
+/** Facts with every key present, for checking templates before any host is contacted. */
+const STUB_FACTS: Facts = parseFacts('hostname=host\nos.id=debian\nkernel=0\nuid=0\ninit=systemd\npkg=apt-get');
 import type { EngineEvent, HostRecap, ModuleDef, ProbeResult, RunFlags, RunResult, TaskCtx, TaskEvent, TaskStatus } from './types.js';
 
 export interface RunOptions {
@@ -73,37 +77,13 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
   const needed = inv.hosts.filter((h) => playHosts.some((l) => l.includes(h.name)));
 
   const states = new Map<string, HostState>();
-  const newRecap = (host: string): HostRecap => ({ host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, warnings: [] });
-
-  // 1. connect, lock, facts — all hosts in parallel
-  const sem = new Semaphore(forks);
-  await Promise.all(needed.map(async (h) => {
-    await sem.acquire();
-    const t = o.transport(h);
-    const session = new HostSession(h, t, { becomePassword: o.becomePassword, waitLockSec: o.waitLockSec, log: o.log });
-    const st: HostState = { session, alive: false, failed: false, unreachable: false, recap: newRecap(h.name), cache: new Map(), cacheGen: 0, changedInPlay: false };
-    states.set(h.name, st);
-    t.onLost = (err) => { if (st.alive) { st.alive = false; st.unreachable = true; st.recap.unreachable = true; emit({ type: 'host', host: h.name, status: 'lost', message: err.message }); } };
-    try {
-      await session.open();
-      st.alive = true;
-      emit({ type: 'host', host: h.name, status: 'connected' });
-    } catch (e) {
-      st.unreachable = true;
-      st.recap.unreachable = true;
-      emit({ type: 'host', host: h.name, status: e instanceof LockedError ? 'locked' : 'unreachable', message: (e as Error).message });
-      await session.close().catch(() => {});
-    } finally { sem.release(); }
-  }));
-
-  const closeAll = async () => { await Promise.all([...states.values()].map((s) => s.session.close().catch(() => {}))); };
-
   // 2. render every task for every reachable host before anything changes: bad arguments stop the run here
   const rendered = new Map<string, TaskInstance[][]>(); // host -> play index -> tasks
   const handlersRendered = new Map<string, TaskInstance[][]>();
   const issues: InputIssue[] = [];
-  const renderTasks = (list: TaskSpec[], pi: number, kind: string, st: HostState): TaskInstance[] => {
-    const ctx = renderContext(inv, st.session.entry, st.session.facts);
+  const renderTasks = (list: TaskSpec[], pi: number, kind: string, entry: HostEntry, facts: Facts): TaskInstance[] => {
+    const ctx = renderContext(inv, entry, facts);
+    const st = { session: { name: entry.name } };
     const out: TaskInstance[] = [];
     list.forEach((spec, ti) => {
       const issue = (msg: string, sub?: (string | number)[]) => issues.push({ file: spec.where.file, line: spec.where.line, col: spec.where.col, path: pathString(sub ?? spec.where.path), message: `task "${spec.name}" on ${st.session.name}: ${msg}` });
@@ -137,10 +117,58 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
     });
     return out;
   };
+  // 0. preflight, before any host is contacted: every task renders and its arguments validate (with placeholder facts)
+  const preflight = (): InputIssue[] => {
+    const found: InputIssue[] = [];
+    for (const h of needed) {
+      o.plays.forEach((p, pi) => {
+        if (!playHosts[pi]!.includes(h.name)) return;
+        try { if (!evalWhen(p.when, renderContext(inv, h, STUB_FACTS))) return; } catch { return; }
+        renderTasks(p.tasks, pi, 't', h, STUB_FACTS);
+        renderTasks(p.handlers, pi, 'h', h, STUB_FACTS);
+      });
+    }
+    found.push(...issues.splice(0));
+    return found;
+  };
+  const newRecap = (host: string): HostRecap => ({ host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, warnings: [] });
+
+  {
+    const pre = preflight();
+    if (pre.length) {
+      const seen = new Set<string>();
+      throw new InputError(pre.filter((i) => { const k = i.line + i.path + i.message.replace(/ on \S+:/, ''); return seen.has(k) ? false : (seen.add(k), true); }));
+    }
+  }
+
+  // 1. connect, lock, facts — all hosts in parallel
+  const sem = new Semaphore(forks);
+  await Promise.all(needed.map(async (h) => {
+    await sem.acquire();
+    const t = o.transport(h);
+    const session = new HostSession(h, t, { becomePassword: o.becomePassword, waitLockSec: o.waitLockSec, log: o.log });
+    const st: HostState = { session, alive: false, failed: false, unreachable: false, recap: newRecap(h.name), cache: new Map(), cacheGen: 0, changedInPlay: false };
+    states.set(h.name, st);
+    t.onLost = (err) => { if (st.alive) { st.alive = false; st.unreachable = true; st.recap.unreachable = true; emit({ type: 'host', host: h.name, status: 'lost', message: err.message }); } };
+    try {
+      await session.open();
+      st.alive = true;
+      emit({ type: 'host', host: h.name, status: 'connected' });
+    } catch (e) {
+      st.unreachable = true;
+      st.recap.unreachable = true;
+      emit({ type: 'host', host: h.name, status: e instanceof LockedError ? 'locked' : 'unreachable', message: (e as Error).message });
+      await session.close().catch(() => {});
+    } finally { sem.release(); }
+  }));
+
+  const closeAll = async () => { await Promise.all([...states.values()].map((s) => s.session.close().catch(() => {}))); };
+
   for (const st of states.values()) {
     if (!st.alive) continue;
-    rendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) && evalWhen(p.when, renderContext(inv, st.session.entry, st.session.facts)) ? renderTasks(p.tasks, pi, 't', st) : [])));
-    handlersRendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) ? renderTasks(p.handlers, pi, 'h', st) : [])));
+    const { entry, facts } = st.session;
+    rendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) && evalWhen(p.when, renderContext(inv, entry, facts)) ? renderTasks(p.tasks, pi, 't', entry, facts) : [])));
+    handlersRendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) ? renderTasks(p.handlers, pi, 'h', entry, facts) : [])));
   }
   if (issues.length) {
     await closeAll();

@@ -168,6 +168,8 @@ export function zodIssues(y: LoadedYaml, err: z.ZodError, schema: z.ZodTypeAny):
     const actual = valueAt(y.value, path);
     if (i.code === 'invalid_type') {
       message = actual === undefined ? `required field is missing (expected ${i.expected})` : `expected ${i.expected}, got ${describeType(actual)}`;
+    } else if (actual === undefined) {
+      message = 'required field is missing';
     } else if (i.code === 'invalid_enum_value') {
       message = `${describeType(actual)} is not one of: ${i.options.join(', ')}`;
     } else if (actual !== undefined && typeof actual !== 'object') {

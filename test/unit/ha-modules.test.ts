@@ -1,0 +1,263 @@
+// HA modules: parse + plan on outputs recorded from real tools (test/fixtures/ha/capture.sh, a 64 MiB loop device).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { ModuleDef, ProbeResult, SectionResult, TaskCtx } from '../../src/engine/types.js';
+import type { Facts } from '../../src/facts/facts.js';
+import { diskLayout } from '../../src/modules/disk_layout.js';
+import { partitionTable } from '../../src/modules/partition_table.js';
+import { filesystem } from '../../src/modules/filesystem.js';
+import { rawDevices } from '../../src/modules/raw_devices.js';
+import { clusterConfig, wantedConfig } from '../../src/modules/cluster_config.js';
+import { serviceState } from '../../src/modules/service_state.js';
+import { clusterDaemon } from '../../src/modules/cluster_daemon.js';
+import { bootTimeout } from '../../src/modules/boot_timeout.js';
+import { haModules } from '../../src/modules/ha-index.js';
+import { modules } from '../../src/modules/index.js';
+import { parseViewNumber } from '../../src/parsers/clusterconf.js';
+
+const cap: Record<string, SectionResult> = JSON.parse(readFileSync(new URL('../fixtures/ha/captures.json', import.meta.url), 'utf8'));
+const rawQa = readFileSync('/work/shared/reference/raw-qa-output.verbatim', 'utf8');
+const ok = (out: string): SectionResult => ({ out, err: '', rc: 0 });
+const fail = (rc: number, err = ''): SectionResult => ({ out: '', err, rc });
+
+const ha = {
+  members: ['node1', 'node2'],
+  shared_disk: '/dev/loop0',
+  disk_label: 'dos' as const,
+  quorum: { size: '10M', primary: '/dev/raw/raw1', shadow: '/dev/raw/raw2' },
+  cluster_managed_services: ['nfs', 'smb'],
+  services: [
+    { name: 'nfs', address: '10.0.0.50', size: '20M', fstype: 'ext3' as const, mountpoint: '/srv/nfs', nfs: { export: '/srv/nfs', clients: '*', options: 'rw' } },
+    { name: 'smb', address: '10.0.0.51', size: '16M', fstype: 'ext3' as const, mountpoint: '/srv/smb' },
+  ],
+  format: 'clumanager' as const,
+};
+
+const facts = (over: Partial<Facts> = {}): Facts => ({
+  hostname: 'node1', os: { id: 'rhel', like: [], version: '4', family: 'redhat' }, kernel: '6.18.44', init: 'sysv', pkg: 'yum', uid: 0,
+  features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: false }, tools: {}, ...over,
+});
+
+function ctx<A>(args: A, o: { force?: boolean; dryRun?: boolean; facts?: Facts; ha?: typeof ha; flags?: Record<string, unknown> } = {}): TaskCtx<A> {
+  const h = o.ha ?? ha;
+  return {
+    host: { name: 'node1', address: '10.0.0.1', ssh: {} as any, vars: {} },
+    facts: o.facts ?? facts(),
+    inventory: { raw: { cluster: 'hapair', ha: h }, cluster: 'hapair', hosts: [], groups: {}, file: '', dir: '' } as any,
+    args,
+    flags: { forceDisks: o.force ?? false, ...(o.flags ?? {}) },
+    dryRun: o.dryRun ?? false,
+  };
+}
+
+function run<A, S>(m: ModuleDef<A, S>, rawArgs: unknown, res: ProbeResult, o: Parameters<typeof ctx>[1] = {}) {
+  const c = ctx(m.args.parse(rawArgs) as A, o);
+  expect(Object.keys(m.read(c)).length).toBeGreaterThan(0);
+  return m.plan(m.parse(res, c), c);
+}
+
+const disk = (which: 'blank' | 'ha4' | 'foreign' | 'wholeext4', extra: ProbeResult = {}): ProbeResult => ({
+  dev: ok('/dev/loop0\n'),
+  size: ok('67108864 512\n'),
+  sfdisk: cap[`${which}.sfdisk`]!,
+  blkid: cap[`${which}.blkid`]!,
+  wipefs: cap[`${which}.wipefs`]!,
+  inuse: ok(''),
+  partitions: cap[which === 'ha4' ? 'ha4.partitions' : 'blank.partitions']!,
+  ...extra,
+});
+
+describe('registration', () => {
+  it('registers every HA module by name', () => {
+    for (const m of haModules) expect(modules[m.name]).toBe(m);
+    expect(Object.keys(modules)).toEqual(expect.arrayContaining(['disk_layout', 'partition_table', 'raw_devices', 'filesystem', 'cluster_config', 'cluster_daemon', 'service_state', 'boot_timeout']));
+  });
+});
+
+describe('disk_layout', () => {
+  it('blank disk → one change: sfdisk script on stdin, partx, /proc/partitions check', () => {
+    const p = run(diskLayout, {}, disk('blank'));
+    expect(p.refuse).toBeUndefined();
+    expect(p.changes).toHaveLength(1);
+    const script = p.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.script : '')).join('\n');
+    expect(script).toContain("printf '%s' 'label: dos\nunit: sectors\n\nsize=20480, type=83\nsize=20480, type=83\nsize=40960, type=83\nsize=32768, type=83\n' | sfdisk -q --no-reread --no-tell-kernel --wipe always --wipe-partitions always /dev/loop0");
+    expect(script).toContain('partx -u /dev/loop0');
+    expect(script).toContain("for __p in loop0p1 loop0p2 loop0p3 loop0p4");
+  });
+  it('same layout → no change', () => {
+    const p = run(diskLayout, {}, disk('ha4'));
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toBeUndefined();
+  });
+  it('foreign table → refuse with both tables and how to proceed', () => {
+    const p = run(diskLayout, {}, disk('foreign'));
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toMatch(/partition numbers are \[1\], wanted \[1,2,3,4\]/);
+    expect(p.refuse).toMatch(/current \(\/dev\/loop0\):\s+wanted:/);
+    expect(p.refuse).toContain('--force-disks');
+    expect(p.refuse).toContain('129024'); // the foreign partition's size in sectors
+    expect(p.refuse).toContain('40960');
+  });
+  it('whole-disk ext4 → refuse naming the signature', () => {
+    const p = run(diskLayout, {}, disk('wholeext4'));
+    expect(p.refuse).toContain('ext4');
+  });
+  it('foreign + --force-disks → wipe, then write the table', () => {
+    const p = run(diskLayout, {}, disk('foreign'), { force: true });
+    expect(p.refuse).toBeUndefined();
+    expect(p.changes).toHaveLength(1);
+    const s = p.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.script : '')).join('\n');
+    expect(s).toContain('wipefs -q -a /dev/loop0p1');
+    expect(s).toContain('wipefs -q -a /dev/loop0');
+    expect(s.indexOf('wipefs')).toBeLessThan(s.indexOf('sfdisk'));
+  });
+  it('mounted partition → refuse even with --force-disks', () => {
+    const p = run(diskLayout, {}, disk('foreign', { inuse: ok('mount /dev/loop0p1 /mnt/data\n') }), { force: true });
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toMatch(/in use .*mount \/dev\/loop0p1 \/mnt\/data.*not even with --force-disks/);
+  });
+  it('too-small disk → refuse with the size found', () => {
+    const p = run(diskLayout, {}, disk('blank', { size: ok('33554432 512\n') }));
+    expect(p.refuse).toMatch(/too small: 33554432 bytes \(32MiB\)/);
+  });
+  it('missing disk → refuse', () => {
+    const p = run(diskLayout, {}, disk('blank', { dev: fail(3, 'not a block device: /dev/loop0\n') }));
+    expect(p.refuse).toMatch(/not found on node1/);
+  });
+  it('absent without --wipe-disks keeps the data; with it wipes partitions then disk; refuses when mounted', () => {
+    expect(run(diskLayout, { state: 'absent', wipe: true }, disk('ha4'))).toEqual({ changes: [], notes: [expect.stringContaining('partitions and data kept')] });
+    const w = run(diskLayout, { state: 'absent', wipe: true }, disk('ha4'), { flags: { wipeDisks: true } });
+    const s = w.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.script : '')).join('\n');
+    expect(s).toMatch(/loop0p1[\s\S]*loop0p4[\s\S]*wipefs -q -a \/dev\/loop0\n/);
+    expect(run(diskLayout, { state: 'absent', wipe: true }, disk('ha4', { inuse: ok('mount /dev/loop0p3 /srv/nfs\n') }), { flags: { wipeDisks: true } }).refuse).toMatch(/in use/);
+    expect(run(diskLayout, { state: 'absent', wipe: true }, disk('blank'), { flags: { wipeDisks: true } }).changes).toEqual([]);
+  });
+});
+
+describe('partition_table', () => {
+  it('same table and all partitions listed → ok', () => {
+    expect(run(partitionTable, {}, disk('ha4')).changes).toEqual([]);
+  });
+  it('partitions missing from /proc/partitions → partx change with verification', () => {
+    const p = run(partitionTable, {}, disk('ha4', { partitions: cap['blank.partitions']! }));
+    expect(p.changes).toHaveLength(1);
+    expect(p.changes[0]!.summary).toContain('1, 2, 3, 4');
+  });
+  it('another disk (size or table) → refuse naming both', () => {
+    expect(run(partitionTable, { expect_bytes: 1073741824 }, disk('ha4')).refuse).toMatch(/not the same disk: node1 sees \/dev\/loop0 as \/dev\/loop0 \(67108864 bytes, table id 0x[0-9a-f]+\), expected 1073741824/);
+    expect(run(partitionTable, {}, disk('foreign')).refuse).toMatch(/not the disk disk_layout partitioned/);
+  });
+  it('dry run before partitioning → change, not a refusal', () => {
+    const p = run(partitionTable, {}, disk('blank'), { dryRun: true });
+    expect(p.refuse).toBeUndefined();
+    expect(p.changes[0]!.summary).toContain('no table yet');
+  });
+});
+
+describe('filesystem', () => {
+  const fs = (blkid: SectionResult, exists = true, inuse = ''): ProbeResult => ({ dev: ok(`/dev/loop0\n${exists ? 'yes' : 'no'}\n`), blkid, inuse: ok(inuse) });
+  it('no signature (only partition entry info) → mkfs ext3', () => {
+    const p = run(filesystem, { service: 'nfs' }, fs(cap['p3.blank.blkid']!));
+    expect(p.changes[0]!.actions).toEqual([{ kind: 'sh', desc: 'mkfs -t ext3 -q /dev/loop0p3', script: 'mkfs -t ext3 -q /dev/loop0p3' }]);
+  });
+  it('ext3 already → ok; smb maps to partition 4', () => {
+    expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext3.blkid']!)).changes).toEqual([]);
+    expect(run(filesystem, { service: 'smb' }, fs(fail(2))).changes[0]!.summary).toContain('/dev/loop0p4');
+  });
+  it('ext4 → refuse; with --force-disks → wipe + mkfs; mounted → refuse even with force', () => {
+    expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!)).refuse).toMatch(/holds ext4, wanted ext3.*--force-disks/);
+    const f = run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!), { force: true });
+    expect(f.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['wipefs -q -a /dev/loop0p3', 'mkfs -t ext3 -q /dev/loop0p3']);
+    expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!, true, 'mount /dev/loop0p3 /mnt\n'), { force: true }).refuse).toMatch(/in use/);
+  });
+  it('partition not there yet: plan says so; apply refuses', () => {
+    expect(run(filesystem, { service: 'nfs' }, fs(ok(''), false), { dryRun: true }).changes[0]!.summary).toBe('create ext3 on /dev/loop0p3 (after partitioning: the partition does not exist yet)');
+    expect(run(filesystem, { service: 'nfs' }, fs(ok(''), false)).refuse).toMatch(/does not exist/);
+  });
+});
+
+describe('raw_devices', () => {
+  const res = (conf: SectionResult, qa = ''): ProbeResult => ({ dev: ok('/dev/sdc\n'), majmin: ok('1 8 21\n2 8 22\n'), conf, backup: ok(''), qa: ok(qa) });
+  it('no raw driver → config written, warning (not failure)', () => {
+    const p = run(rawDevices, {}, res(fail(1)));
+    expect(p.refuse).toBeUndefined();
+    expect(p.changes).toHaveLength(1);
+    const w = p.changes[0]!.actions[0]!;
+    expect(w).toMatchObject({ kind: 'write', path: '/etc/sysconfig/rawdevices', backup: true });
+    expect((w as any).content).toContain('/dev/raw/raw1 /dev/sdc1\n/dev/raw/raw2 /dev/sdc2\n');
+    expect(p.warnings).toEqual(['raw binding skipped: kernel 6.18.44 has no raw driver (removed in Linux 5.14); configuration written']);
+  });
+  it('raw driver + bindings as in raw -qa (8:33, 8:34 = sdc1, sdc2) → nothing to bind', () => {
+    const f = facts({ kernel: '2.4.21-4.EL', features: { ipvs: 'none', raw: 'loaded', ipip: 'none', arpHidden: false, udevRaw: false } });
+    const first = run(rawDevices, {}, res(fail(1), 'tool\n' + rawQa), { facts: f });
+    const content = (first.changes[0]!.actions[0] as any).content as string;
+    const p = run(rawDevices, {}, { ...res(ok(content), 'tool\n' + rawQa), majmin: ok('1 8 21\n2 8 22\n') }, { facts: f });
+    expect(p).toEqual({ changes: [], warnings: [] });
+    const q = run(rawDevices, {}, { ...res(ok(content), 'tool\n'), majmin: ok('1 8 21\n2 8 22\n') }, { facts: f });
+    expect(q.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['raw /dev/raw/raw1 /dev/sdc1', 'raw /dev/raw/raw2 /dev/sdc2']);
+  });
+  it('udev systems get 60-raw.rules', () => {
+    const p = run(rawDevices, {}, res(fail(1)), { facts: facts({ features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: true } }) });
+    expect(p.changes[0]!.actions[0]).toMatchObject({ path: '/etc/udev/rules.d/60-raw.rules' });
+  });
+});
+
+describe('cluster_config', () => {
+  const res = (conf: SectionResult): ProbeResult => ({ conf, backup: ok('') });
+  it('absent file → view number 1; same content keeps the number; changed content bumps it by one', () => {
+    const first = run(clusterConfig, {}, res(fail(1)));
+    const xml = (first.changes[0]!.actions[0] as any).content as string;
+    expect(parseViewNumber(xml)).toBe(1);
+    expect(xml).toContain('rawprimary="/dev/raw/raw1"');
+    expect(xml).toContain('name="/dev/loop0p3"');
+    const at7 = xml.replace('config_viewnumber="1"', 'config_viewnumber="7"');
+    expect(run(clusterConfig, {}, res(ok(at7))).changes).toEqual([]);
+    const ha2 = { ...ha, services: [ha.services[0]!, { ...ha.services[1]!, address: '10.0.0.52' }] };
+    const bumped = run(clusterConfig, {}, res(ok(at7)), { ha: ha2 });
+    expect(parseViewNumber((bumped.changes[0]!.actions[0] as any).content)).toBe(8);
+    expect(bumped.changes[0]!.diff).toContain('-        <service_ipaddress broadcast="None" id="0" ipaddress="10.0.0.51"');
+    expect(bumped.changes[0]!.actions[0]).toMatchObject({ backup: true, mode: '0644' });
+  });
+  it('cman format writes cluster.conf with config_version; by-id disks give -partN paths', () => {
+    const w = wantedConfig('hapair', { ...ha, format: 'cman', shared_disk: '/dev/disk/by-id/scsi-abc' }, null);
+    expect(w.version).toBe(1);
+    expect(w.text).toContain('config_version="1"');
+    expect(w.text).toContain('device="/dev/disk/by-id/scsi-abc-part3"');
+  });
+  it('absent: removes only a file clusterform wrote', () => {
+    expect(run(clusterConfig, { state: 'absent' }, res(ok('<x/>'))).changes).toEqual([]);
+    expect(run(clusterConfig, { state: 'absent' }, { conf: ok('<x/>'), backup: ok('absent\n') }).changes[0]!.actions).toEqual([{ kind: 'remove', path: '/etc/cluster.xml', restoreBackup: true }]);
+  });
+});
+
+describe('service_state / cluster_daemon', () => {
+  it('systemd: running+enabled nfs → stop+disable; missing smb → note', () => {
+    const p = run(serviceState, { names: ['nfs', 'smb'] }, { svc: ok('nfs|1|1|enabled|nfs-server.service\nsmb|0|0|-|-\n') }, { facts: facts({ init: 'systemd' }) });
+    expect(p.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['systemctl stop nfs-server.service', 'systemctl disable --quiet nfs-server.service']);
+    expect(p.notes).toEqual(['smb: not installed (nothing to stop)']);
+  });
+  it('SysV already stopped and off → ok', () => {
+    expect(run(serviceState, { names: ['nfs'] }, { svc: ok('nfs|1|0|disabled|/etc/init.d/nfs\n') }).changes).toEqual([]);
+  });
+  it('clumanager not installed → ok with warning; installed → chkconfig on + service start', () => {
+    expect(run(clusterDaemon, {}, { svc: ok('clumanager|0|0|-|-\n') })).toEqual({ changes: [], warnings: ['cluster.xml written, clumanager not installed'] });
+    const p = run(clusterDaemon, {}, { svc: ok('clumanager|1|0|disabled|/etc/init.d/clumanager\n') }, { facts: facts({ tools: { chkconfig: true } }) });
+    expect(p.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['chkconfig clumanager on', 'service clumanager start || /etc/init.d/clumanager start']);
+  });
+});
+
+describe('boot_timeout', () => {
+  const legacy = '# grub.conf\ndefault=0\ntimeout=10\nsplashimage=(hd0,0)/grub/splash.xpm.gz\ntitle Red Hat\n\troot (hd0,0)\n';
+  it('GRUB legacy: edits only the timeout line', () => {
+    const p = run(bootTimeout, { timeout: 3 }, { legacy: ok('/boot/grub/grub.conf\n' + legacy), grub2: fail(1), cfg: ok('') });
+    expect((p.changes[0]!.actions[0] as any).content).toBe(legacy.replace('timeout=10', 'timeout=3'));
+    expect(p.changes[0]!.diff).toContain('-timeout=10\n+timeout=3');
+    expect(run(bootTimeout, { timeout: 10 }, { legacy: ok('/boot/grub/grub.conf\n' + legacy), grub2: fail(1), cfg: ok('') }).changes).toEqual([]);
+  });
+  it('GRUB 2: GRUB_TIMEOUT + regenerate; nothing → skipped', () => {
+    const p = run(bootTimeout, { timeout: 3 }, { legacy: fail(1), grub2: ok('GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\n'), cfg: ok('/boot/grub2/grub.cfg\n') }, { facts: facts({ tools: { 'grub2-mkconfig': true } }) });
+    expect((p.changes[0]!.actions[0] as any).content).toBe('GRUB_DEFAULT=0\nGRUB_TIMEOUT=3\n');
+    expect((p.changes[0]!.actions[1] as any).desc).toBe('grub2-mkconfig -o /boot/grub2/grub.cfg');
+    expect(run(bootTimeout, { timeout: 3 }, { legacy: fail(1), grub2: fail(1), cfg: ok('') }).notes![0]).toMatch(/skipped/);
+  });
+});

@@ -171,7 +171,12 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
   );
   if (failures.length) throw new Error(`lab ${cfg.lab}: hosts not SSH-ready:\n${failures.join('\n')}`);
   log(`lab: ${cfg.hosts.length} hosts SSH-ready in ${Date.now() - t0} ms (${started.size} sshd started)`);
-  return labStatus(cfg);
+  const status = await labStatus(cfg);
+  // record the pids (informational; liveness is always re-checked against /proc and the host's netns)
+  await Promise.all(
+    status.hosts.filter((h) => h.kind === 'ns' && h.pid).map((h) => writeFile(path.join(cfg.stateDir, 'hosts', h.name, 'sshd.pid'), `${h.pid}\n`)),
+  );
+  return status;
 }
 
 /** Read-only view of the lab. */

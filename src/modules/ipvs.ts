@@ -222,11 +222,11 @@ export const ipvs = defineModule<IpvsArgs, IpvsState>({
 
     if (p.rules) {
       const content = renderIpvsadmRules(wanted, inventory.templatesDir);
-      if (!s.rules.exists || s.rules.text !== content) changes.push({ summary: `write ${p.rules} (restored at boot)`, diff: unifiedDiff(s.rules.text, content, p.rules), actions: [{ kind: 'write', path: p.rules, content, mode: '0600', backup: true }] });
+      if (!s.rules.exists || s.rules.text !== content) changes.push({ summary: `write ${p.rules} (restored at boot)`, diff: unifiedDiff(s.rules.text, content, p.rules), actions: [{ kind: 'write', path: p.rules, content, mode: '0600', backup: true, mkdir: true }] });
     }
     if (p.defaults) {
       const next = editIpvsadmDefaults(s.defaults.text);
-      if (!s.defaults.exists || next !== s.defaults.text) changes.push({ summary: `set AUTO="true" in ${p.defaults} (load ${p.rules} at boot)`, diff: unifiedDiff(s.defaults.text, next, p.defaults), actions: [{ kind: 'write', path: p.defaults, content: next, mode: '0644', backup: true }] });
+      if (!s.defaults.exists || next !== s.defaults.text) changes.push({ summary: `set AUTO="true" in ${p.defaults} (load ${p.rules} at boot)`, diff: unifiedDiff(s.defaults.text, next, p.defaults), actions: [{ kind: 'write', path: p.defaults, content: next, mode: '0644', backup: true, mkdir: true }] });
     }
     if (s.enabled === false) changes.push({ summary: 'enable ipvsadm.service at boot', actions: [{ kind: 'sh', script: `systemctl enable ipvsadm.service && { [ -e ${q(ENABLED_RECORD)} ] || { mkdir -p ${q(STATE_DIR)} && : > ${q(ENABLED_RECORD)}; }; }`, desc: 'systemctl enable ipvsadm.service' }] });
     else if (!p.rules && a.rules_file === 'auto') notes.push(`IPVS table not persisted: no rules file known for ${facts.os.family}`);

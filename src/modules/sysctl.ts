@@ -105,7 +105,7 @@ export const sysctl = defineModule<SysctlArgs, SysctlState>({
       else if (s.live !== s.saved) actions.push({ kind: 'sh', script: `printf '%s\\n' ${q(s.saved)} > ${q(proc)}`, desc: `write ${s.saved} to ${proc}` });
       actions.push({ kind: 'remove', path: recordPath(a.name) });
       changes.push({ summary: s.live !== null && s.live !== s.saved ? `restore ${a.name} = ${s.saved} (now ${s.live})` : `forget the recorded value of ${a.name}`, actions });
-    } else if (a.restore && s.saved === null) notes.push(`no value recorded for ${a.name}: live value ${s.live ?? 'missing'} left as is`);
+    } else if (a.restore && s.saved === null && c) notes.push(`no value recorded for ${a.name}: live value ${s.live ?? 'missing'} left as is`);
     return { changes, notes };
   },
 });

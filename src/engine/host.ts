@@ -38,7 +38,11 @@ export class HostSession {
   }
 
   async run(script: string, timeoutMs?: number): Promise<ExecResult> {
-    const w = this.wrap(script);
+    // A long script (large file content) would not fit in one argument (Linux: 128 KiB): send it on stdin instead,
+    // into a private temp file that is run with stdin closed.
+    const big = Buffer.byteLength(script) > 60_000;
+    const w = this.wrap(big ? 'umask 077; __cfs=$(mktemp) || exit 1; cat > "$__cfs" || exit 1; sh "$__cfs" </dev/null; __rc=$?; rm -f "$__cfs"; exit $__rc' : script);
+    if (big) w.stdinPrefix += script;
     this.opts.log?.(`[${this.name}] $ ${script.length > 2000 ? script.slice(0, 2000) + ' …' : script}`);
     const r = await this.transport.exec(w.command, { stdin: w.stdinPrefix || undefined, timeoutMs });
     this.opts.log?.(`[${this.name}] → exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.stderr.trim() ? '\n' + r.stderr.trimEnd() : ''}`);

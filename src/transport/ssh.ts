@@ -148,16 +148,23 @@ export class SshTransport implements Transport {
       const out: Buffer[] = [];
       const errb: Buffer[] = [];
       let timedOut = false;
+      let settled = false;
       const timer = setTimeout(() => {
         timedOut = true;
         try { stream.signal('KILL'); } catch { /* old servers */ }
         stream.close();
+        // do not wait for the server to confirm the close: a hung command must not hang the run
+        settled = true;
+        const durationMs = Date.now() - started;
+        this.stats.busyMs += durationMs;
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errb).toString('utf8'), code: null, timedOut: true, durationMs });
       }, timeoutMs);
       const onLost = () => { clearTimeout(timer); reject(this.lost); };
       stream.on('data', (d: Buffer) => { out.push(d); this.stats.bytesIn += d.length; });
       stream.stderr.on('data', (d: Buffer) => { errb.push(d); this.stats.bytesIn += d.length; });
       stream.on('close', (code: number | null, signal?: string) => {
         clearTimeout(timer);
+        if (settled) return;
         const durationMs = Date.now() - started;
         this.stats.busyMs += durationMs;
         if (this.lost && !timedOut && code == null) return onLost();

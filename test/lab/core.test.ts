@@ -1,0 +1,224 @@
+// End to end through the real CLI against real sshd lab hosts (network namespaces): idempotence, drift, teardown,
+// and the safety behaviour: host keys, run lock, unreachable and dying hosts, timeouts, atomic writes, secrets, quoting.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, execSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { cli, cliAsync, cliJson, isRoot, ROOT, sshFor } from '../helpers.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { labConfigFromInventory, type InventoryLike } from '../../src/lab/index.js';
+
+const INV = resolve(ROOT, 'test/lab/inventories/ns3.yaml');
+const LAB = resolve(ROOT, 'test/lab/inventories/.lab/t-core');
+const tmp = mkdtempSync(join(tmpdir(), 'cf-core-'));
+const ssh = sshFor(INV);
+const netnsOf = (host: string) => labConfigFromInventory(loadInventory(INV).raw as unknown as InventoryLike, INV).hosts.find((h) => h.name === host)!.netns;
+const killHost = (host: string) => { const pids = execSync(`ip netns pids ${netnsOf(host)}`, { encoding: 'utf8' }).split(/\s+/).filter(Boolean); if (pids.length) spawnSync('kill', ['-9', ...pids]); };
+
+/** A variant of the test inventory, written to tmp, with key paths made absolute. */
+function variant(name: string, edit: (text: string) => string): string {
+  const text = readFileSync(INV, 'utf8').replace(/\.lab\/t-core\//g, LAB + '/');
+  const f = join(tmp, `${name}.yaml`);
+  writeFileSync(f, edit(text));
+  return f;
+}
+function playbook(name: string, yaml: string): string {
+  const f = join(tmp, `${name}.pb.yaml`);
+  writeFileSync(f, yaml);
+  return f;
+}
+
+describe.skipIf(!isRoot)('core engine on real SSH hosts', () => {
+  beforeAll(() => {
+    const r = cli(['lab', 'up', INV]);
+    if (r.code !== 0) throw new Error(`lab up failed: ${r.stderr}`);
+  }, 120_000);
+  afterAll(() => {
+    cli(['lab', 'down', INV]);
+    rmSync(tmp, { recursive: true, force: true });
+  }, 120_000);
+
+  it('up converges, a second up changes nothing and writes nothing', () => {
+    const first = cliJson(['up', INV]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json.changed).toBe(3);
+    const mtime = ssh('a1', 'stat -c %Y.%i /etc/hosts').stdout;
+    const second = cliJson(['up', INV, '--stats']);
+    expect(second.code).toBe(0);
+    expect(second.json.changed).toBe(0);
+    expect(ssh('a1', 'stat -c %Y.%i /etc/hosts').stdout).toBe(mtime);
+    for (const h of second.json.recap) {
+      expect(h.stats.connections).toBe(1);
+      expect(h.stats.commands).toBeLessThanOrEqual(3);
+    }
+    expect(ssh('a2', 'getent hosts a3').stdout).toMatch(/^10\.216\.0\.13\s+a3/);
+    // the machine's own /etc/hosts is untouched
+    expect(readFileSync('/etc/hosts', 'utf8')).not.toContain('t-core');
+  });
+
+  it('plan shows a manual edit as a diff, touches nothing; up repairs it', () => {
+    ssh('a2', "sed -i 's/^10.216.0.13 a3$/10.216.0.77 a3/' /etc/hosts");
+    const before = ssh('a2', 'sha256sum /etc/hosts').stdout;
+    const p = cli(['plan', INV]);
+    expect(p.code).toBe(0);
+    expect(p.stdout).toContain('a2           would change');
+    expect(p.stdout).toContain('-10.216.0.77 a3');
+    expect(p.stdout).toContain('+10.216.0.13 a3');
+    expect(p.stdout).not.toMatch(/a1\s+would change/);
+    expect(ssh('a2', 'sha256sum /etc/hosts').stdout).toBe(before);
+    const u = cliJson(['up', INV]);
+    expect(u.json.changed).toBe(1);
+    expect(ssh('a2', 'grep a3 /etc/hosts').stdout.trim()).toBe('10.216.0.13 a3');
+  });
+
+  it('down undoes up, a second down is a no-op, up rebuilds', () => {
+    const d = cliJson(['down', INV]);
+    expect(d.code).toBe(0);
+    expect(d.json.changed).toBe(3);
+    expect(ssh('a1', 'cat /etc/hosts').stdout).not.toContain('clusterform');
+    expect(cliJson(['down', INV]).json.changed).toBe(0);
+    expect(cliJson(['up', INV]).json.changed).toBe(3);
+  });
+
+  it('refuses an unknown host key with its fingerprint; --accept-new-host-keys records it', () => {
+    const kh = join(tmp, 'empty_known_hosts');
+    writeFileSync(kh, '');
+    const inv = variant('unknown-key', (t) => t.replace(/known_hosts: .*/, `known_hosts: ${kh}`));
+    const r = cli(['up', inv]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/unknown host key for 10\.216\.0\.11:22 \(ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}\)/);
+    expect(r.stdout + r.stderr).toContain('--accept-new-host-keys');
+    const ok = cli(['up', inv, '--accept-new-host-keys']);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(readFileSync(kh, 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
+    expect(cli(['up', inv]).code).toBe(0);
+  });
+
+  it('refuses a changed host key always, showing both fingerprints', () => {
+    const other = join(tmp, 'otherkey');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    const fake = readFileSync(other + '.pub', 'utf8').split(' ').slice(0, 2).join(' ');
+    const kh = join(tmp, 'changed_known_hosts');
+    writeFileSync(kh, readFileSync(join(LAB, 'known_hosts'), 'utf8').replace(/^10\.216\.0\.12 .*$/m, `10.216.0.12 ${fake}`));
+    const inv = variant('changed-key', (t) => t.replace(/known_hosts: .*/, `known_hosts: ${kh}`));
+    for (const extra of [[], ['--accept-new-host-keys']]) {
+      const r = cli(['up', inv, ...extra]);
+      expect(r.code).toBe(1);
+      const out = r.stdout + r.stderr;
+      expect(out).toContain('HOST KEY CHANGED for 10.216.0.12:22');
+      expect(out.match(/SHA256:[A-Za-z0-9+/]{43}/g)!.length).toBeGreaterThanOrEqual(2);
+      expect(out).toMatch(/a1\s+ok=1/); // the other hosts still finish
+    }
+  });
+
+  it('a second run against a locked host fails fast naming the holder, or waits with --wait-lock', async () => {
+    const holder = ssh('a3', `d=/run/lock; exec 9>>$d/clusterform.lock; flock 9; echo 'othermachine pid 4242 since then' > $d/clusterform.owner; (sleep 4; ) 9>&- ; nohup true`);
+    expect(holder.code).toBe(0); // the lock was taken and released again: now hold it in the background
+    const bg = spawnSync('bash', ['-c', `${['ssh', '-i', join(LAB, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(LAB, 'known_hosts')}`, '-o', 'BatchMode=yes', 'root@10.216.0.13'].join(' ')} 'd=/run/lock; exec 9>>$d/clusterform.lock; flock 9; echo "othermachine pid 4242" > $d/clusterform.owner; sleep 5' >/dev/null 2>&1 & sleep 1`], { encoding: 'utf8' });
+    expect(bg.status).toBe(0);
+    const r = cli(['up', INV]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('a3 is locked by another clusterform run (othermachine pid 4242)');
+    expect(r.stdout).toMatch(/a1\s+ok=1/);
+    const w = cli(['up', INV, '--wait-lock', '20']);
+    expect(w.code, w.stdout + w.stderr).toBe(0);
+  });
+
+  it('an unreachable host is reported, the others finish, exit 1', () => {
+    const inv = variant('unreachable', (t) => t.replace('  a3: { address: 10.216.0.13 }', '  a3: { address: 10.216.0.13 }\n  gone: { address: 10.216.0.99, ssh: { connect_timeout: 2 } }'));
+    const r = cliJson(['up', inv]);
+    expect(r.code).toBe(1);
+    const gone = r.json.recap.find((h: any) => h.host === 'gone');
+    expect(gone.unreachable).toBe(true);
+    for (const h of r.json.recap.filter((x: any) => x.host !== 'gone')) expect(h.failed).toBe(0);
+  });
+
+  it('a command that hangs fails its task with a timeout instead of hanging the run', () => {
+    const pb = playbook('hang', `- name: hang\n  hosts: a1\n  tasks:\n    - name: sleeps too long\n      timeout: 2\n      command: { argv: [sleep, "60"] }\n`);
+    const t = Date.now();
+    const r = cliJson(['run', pb, '-i', INV]);
+    expect(r.code).toBe(1);
+    expect(Date.now() - t).toBeLessThan(30_000);
+    const ev = r.json.events.find((e: any) => e.type === 'task' && e.task === 'sleeps too long');
+    expect(ev.status).toBe('failed');
+    expect(ev.error.message).toContain('timed out after 2 s');
+  });
+
+  it('a host that dies mid-run is unreachable; the others finish; a re-run converges it and changes nothing elsewhere', async () => {
+    const pb = playbook('slow', `- name: slow\n  hosts: all\n  tasks:\n    - name: slow step\n      command: { argv: [sh, -c, "sleep 3; touch /root/slow-done"], creates: /root/slow-done }\n`);
+    const run = cliAsync(['run', pb, '-i', INV, '--json']);
+    await new Promise((r) => setTimeout(r, 1500));
+    killHost('a2');
+    const res = await run.done;
+    expect(res.code).toBe(1);
+    const json = JSON.parse(res.stdout);
+    const a2 = json.recap.find((h: any) => h.host === 'a2');
+    expect(a2.unreachable || a2.failed > 0).toBe(true);
+    for (const h of ['a1', 'a3']) expect(json.recap.find((x: any) => x.host === h).changed).toBe(1);
+    expect(cli(['lab', 'up', INV]).code).toBe(0); // the lab restarts the dead sshd
+    const again = cliJson(['run', pb, '-i', INV]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.recap.find((h: any) => h.host === 'a2').changed).toBe(1);
+    expect(again.json.recap.find((h: any) => h.host === 'a1').changed).toBe(0);
+  }, 60_000);
+
+  it('a file is never half-written: killing the connection mid-write leaves the old or the new content', async () => {
+    const big = 'x'.repeat(700 * 1024) + '\n';
+    const pb = playbook('big', `- name: big\n  hosts: a1\n  tasks:\n    - name: big file\n      file: { path: /root/big.txt, content: ${JSON.stringify(big)} }\n`);
+    const bigSum = execSync('sha256sum', { input: big }).toString().split(' ')[0];
+    const outcomes: string[] = [];
+    for (const delay of [250, 400, 550, 700, 900]) {
+      ssh('a1', 'printf old > /root/big.txt');
+      const run = cliAsync(['run', pb, '-i', INV]);
+      await new Promise((r) => setTimeout(r, delay));
+      killHost('a1');
+      await run.done;
+      expect(cli(['lab', 'up', INV]).code).toBe(0);
+      const sum = ssh('a1', 'sha256sum < /root/big.txt').stdout.split(' ')[0];
+      const old = ssh('a1', 'cat /root/big.txt | head -c 3').stdout;
+      expect(sum === bigSum || old === 'old', `after a kill at ${delay} ms the file is neither old nor new`).toBe(true);
+      outcomes.push(sum === bigSum ? 'new' : 'old');
+    }
+    // and a completed run writes it whole
+    const ok = cli(['run', pb, '-i', INV]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ssh('a1', 'sha256sum < /root/big.txt').stdout.split(' ')[0]).toBe(bigSum);
+  }, 120_000);
+
+  it('keeps the original of a replaced file so that it can be put back', () => {
+    ssh('a1', 'printf "original\\n" > /root/conf.txt');
+    const pb = playbook('replace', `- name: r\n  hosts: a1\n  tasks:\n    - name: conf\n      file: { path: /root/conf.txt, content: "managed\\n" }\n`);
+    expect(cli(['run', pb, '-i', INV]).code).toBe(0);
+    expect(ssh('a1', 'cat /var/lib/clusterform/backup/root/conf.txt').stdout).toBe('original\n');
+    const undo = playbook('undo', `- name: r\n  hosts: a1\n  tasks:\n    - name: conf\n      file: { path: /root/conf.txt, state: absent }\n`);
+    expect(cli(['run', undo, '-i', INV]).code).toBe(0);
+    expect(ssh('a1', 'cat /root/conf.txt').stdout).toBe('original\n');
+  });
+
+  it('inventory values reach the host literally, never as shell code', () => {
+    const nasty = `it's "$(touch /tmp/cf-pwned)" ; rm -rf / ; \`id\` \n$HOME`;
+    ssh('a1', 'rm -f /tmp/cf-pwned');
+    const pb = playbook('quote', `- name: q\n  hosts: a1\n  tasks:\n    - name: literal\n      file: { path: "/root/odd name; $(x)'.txt", content: ${JSON.stringify(nasty)} }\n    - name: dir\n      directory: { path: "/root/dir with 'quotes' and $(y)" }\n`);
+    const r = cli(['run', pb, '-i', INV]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(ssh('a1', `cat "/root/odd name; \\$(x)'.txt"`).stdout).toBe(nasty);
+    expect(ssh('a1', `test -d "/root/dir with 'quotes' and \\$(y)" && echo yes`).stdout.trim()).toBe('yes');
+    expect(ssh('a1', 'test -e /tmp/cf-pwned && echo PWNED || echo clean').stdout.trim()).toBe('clean');
+  });
+
+  it('never prints a key passphrase: not in output, --json, -vv logs or errors', () => {
+    const secret = 'S3cr3t-Passphrase-7731';
+    const key = join(tmp, 'enc_key');
+    copyFileSync(join(LAB, 'id_ed25519'), key);
+    execFileSync('chmod', ['600', key]);
+    execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', secret, '-f', key]);
+    const inv = variant('passphrase', (t) => t.replace(/private_key: .*/, `private_key: ${key}\n  passphrase_env: CF_TEST_PASSPHRASE`));
+    const good = cliJson(['up', inv, '-vv'], { env: { CF_TEST_PASSPHRASE: secret } });
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout + good.stderr).not.toContain(secret);
+    const bad = cli(['up', inv, '-vv'], { env: { CF_TEST_PASSPHRASE: secret + 'x' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout + bad.stderr).not.toContain(secret);
+  });
+});

@@ -264,7 +264,10 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
         for (let i = 0; i < tasks.length; i++) {
           const t = tasks[i]!;
           if (!st.alive || st.failed || interrupted()) break;
-          const upcoming = tasks.slice(i + 1);
+          // read-ahead: this play's later tasks and every later play's tasks for this host, in the same round trip;
+          // the cache is dropped when this host changes something or another host's change may be visible here
+          const later = rendered.get(st.session.name)!.slice(pi + 1).flat();
+          const upcoming = [...tasks.slice(i + 1), ...later];
           let status: TaskStatus;
           if (t.spec.once && st.session.name !== onceRunner) {
             playSem.release();

@@ -186,6 +186,18 @@ describe.skipIf(!isRoot)('core engine on real SSH hosts', () => {
     expect(ssh('a1', 'sha256sum < /root/big.txt').stdout.split(' ')[0]).toBe(bigSum);
   }, 120_000);
 
+  it('Ctrl-C stops starting new tasks, lets the running one finish, prints the recap', async () => {
+    ssh('a1', 'rm -f /root/int1 /root/int2');
+    const pb = playbook('interrupt', `- name: i\n  hosts: a1\n  tasks:\n    - name: first\n      command: { argv: [sh, -c, "sleep 2; touch /root/int1"], creates: /root/int1 }\n    - name: second\n      command: { argv: [touch, /root/int2], creates: /root/int2 }\n`);
+    const run = cliAsync(['run', pb, '-i', INV]);
+    await new Promise((r) => setTimeout(r, 1200));
+    run.child.kill('SIGINT');
+    const res = await run.done;
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('RECAP run (interrupted)');
+    expect(ssh('a1', 'for f in /root/int1 /root/int2; do test -e $f && echo "$f exists" || echo "$f missing"; done').stdout).toBe('/root/int1 exists\n/root/int2 missing\n');
+  });
+
   it('keeps the original of a replaced file so that it can be put back', () => {
     ssh('a1', 'printf "original\\n" > /root/conf.txt');
     const pb = playbook('replace', `- name: r\n  hosts: a1\n  tasks:\n    - name: conf\n      file: { path: /root/conf.txt, content: "managed\\n" }\n`);

@@ -7,13 +7,11 @@ import { resolve } from 'node:path';
 import { CLI, isRoot, ROOT, sshFor } from '../helpers.js';
 
 const INV = resolve(ROOT, 'inventory/lab.yaml');
-// the LVS modules register themselves on import; preloading keeps this test independent of how the CLI wires them
-const PRELOAD = resolve(ROOT, 'dist/src/modules/lvs-index.js');
 const ssh = sshFor(INV);
 const enabled = isRoot && process.env.CLUSTERFORM_SKIP_LAB !== '1';
 
 function run(playbook: string): { code: number; json: any; stderr: string; failed: string } {
-  const r = spawnSync('node', ['--import', PRELOAD, CLI, 'run', resolve(ROOT, playbook), '-i', INV, '-y', '--json'], { encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 300_000 });
+  const r = spawnSync('node', [CLI, 'run', resolve(ROOT, playbook), '-i', INV, '-y', '--json'], { encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 300_000 });
   let json: any = null;
   try { json = JSON.parse(r.stdout); } catch { /* keep null */ }
   const failed = JSON.stringify((json?.events ?? []).filter((e: any) => e.status === 'failed' || e.type === 'host'));

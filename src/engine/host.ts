@@ -31,7 +31,8 @@ export class HostSession {
   /** Wrap a script for the remote login shell, with sudo when the inventory says so. */
   wrap(script: string): { command: string; stdinPrefix: string } {
     if (this.entry.ssh.become === 'sudo') {
-      if (this.opts.becomePassword !== undefined) return { command: `sudo -S -p '' sh -c ${q(script)}`, stdinPrefix: this.opts.becomePassword + '\n' };
+      // two spare empty lines: a wrong password then fails sudo's three tries at once instead of waiting for more input
+      if (this.opts.becomePassword !== undefined) return { command: `sudo -S -p '' sh -c ${q(script)}`, stdinPrefix: this.opts.becomePassword + '\n\n\n' };
       return { command: `sudo -n sh -c ${q(script)}`, stdinPrefix: '' };
     }
     return { command: `sh -c ${q(script)}`, stdinPrefix: '' };

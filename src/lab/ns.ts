@@ -61,7 +61,7 @@ export async function prepareHostFs(h: LabHost, authorizedKeys: string): Promise
   const etc = path.join(h.dir, 'etc.upper');
   await mkdir(path.join(etc, 'ssh'), { recursive: true, mode: 0o755 });
   await writeIfChanged(path.join(etc, 'ssh', 'sshd_config_cf'), sshdConfig(h), 0o644);
-  await writeIfChanged(path.join(etc, 'ssh', 'cf_authorized_keys'), authorizedKeys.trim() + '\n', 0o600);
+  await writeIfChanged(path.join(etc, 'ssh', 'cf_authorized_keys'), authorizedKeys.trim() + '\n', 0o644); // readable by non-root users too (the file holds public keys only)
   const keySrc = path.join(hostKeyDir(h), 'ssh_host_ed25519_key');
   const keyDst = path.join(etc, 'ssh', 'cf_host_ed25519_key');
   await writeIfChanged(keyDst, await readFile(keySrc, 'utf8'), 0o600);

@@ -219,6 +219,36 @@ describe.skipIf(!isRoot)('core engine on real SSH hosts', () => {
     expect(ssh('a1', 'test -e /tmp/cf-pwned && echo PWNED || echo clean').stdout.trim()).toBe('clean');
   });
 
+  it('works as a non-root user with become: sudo, and never prints the sudo password', () => {
+    const secret = 'Sudo-Pass-9931-x';
+    const setup = ssh('a2', [
+      "id deploy >/dev/null 2>&1 || useradd -M -p '*' -d /tmp/deploy -s /bin/sh deploy",
+      'id ops >/dev/null 2>&1 || useradd -M -d /tmp/ops -s /bin/sh ops',
+      `echo 'ops:${secret}' | chpasswd`,
+      "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/cf-deploy",
+      "echo 'ops ALL=(ALL) ALL' > /etc/sudoers.d/cf-ops",
+      'chmod 0440 /etc/sudoers.d/cf-*',
+      // sudo resolves the host's own name; without this line it waits for DNS timeouts on this isolated lab
+      "grep -q '^127.0.1.1 a2$' /etc/hosts || echo '127.0.1.1 a2' >> /etc/hosts",
+    ].join(' && '));
+    expect(setup.code, setup.stderr).toBe(0);
+    ssh('a2', "sed -i '/clusterform managed block/,/END clusterform/d' /etc/hosts");
+    const nopw = variant('sudo-nopasswd', (t) => t.replace('  a2: { address: 10.216.0.12 }', '  a2: { address: 10.216.0.12, ssh: { user: deploy, become: sudo } }'));
+    const r1 = cliJson(['up', nopw, '--limit', 'a2']);
+    expect(r1.code, r1.stderr + JSON.stringify(r1.json?.events?.filter((e: any) => e.status === "failed" || e.type === "host"))).toBe(0);
+    expect(r1.json.changed).toBe(1);
+    expect(ssh('a2', 'stat -c %U /etc/hosts').stdout.trim()).toBe('root');
+    ssh('a2', "sed -i '/clusterform managed block/,/END clusterform/d' /etc/hosts");
+    const pw = variant('sudo-password', (t) => t.replace('  a2: { address: 10.216.0.12 }', '  a2: { address: 10.216.0.12, ssh: { user: ops, become: sudo, become_password_env: CF_TEST_SUDO } }'));
+    const r2 = cliJson(['up', pw, '--limit', 'a2', '-vv'], { env: { CF_TEST_SUDO: secret } });
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect(r2.json.changed).toBe(1);
+    expect(r2.stdout + r2.stderr).not.toContain(secret);
+    const r3 = cli(['up', pw, '--limit', 'a2', '-vv'], { env: { CF_TEST_SUDO: 'wrong-' + secret } });
+    expect(r3.code).toBe(1);
+    expect(r3.stdout + r3.stderr).not.toContain(secret);
+  });
+
   it('never prints a key passphrase: not in output, --json, -vv logs or errors', () => {
     const secret = 'S3cr3t-Passphrase-7731';
     const key = join(tmp, 'enc_key');

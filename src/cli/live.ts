@@ -3,43 +3,46 @@ import { Listr } from 'listr2';
 import type { EngineEvent, RunResult } from '../engine/types.js';
 import { formatTask, type OutputOptions } from './output.js';
 
-export async function liveRun(go: (onEvent: (e: EngineEvent) => void) => Promise<RunResult>, o: OutputOptions): Promise<RunResult> {
-  const hostTasks = new Map<string, { setTitle: (s: string) => void; done: (err?: Error) => void }>();
-  const pending = new Map<string, string>();
-  const failed = new Set<string>();
-  const details: string[] = [];
-  let root!: Listr;
-  const addHost = (host: string) => {
-    if (hostTasks.has(host)) return;
-    let resolveDone!: (err?: Error) => void;
-    const done = new Promise<Error | undefined>((r) => (resolveDone = r));
-    const entry = { setTitle: (s: string): void => { pending.set(host, s); }, done: (err?: Error) => resolveDone(err) };
-    hostTasks.set(host, entry);
-    root.add({
-      title: host,
-      task: async (_ctx, task) => {
-        entry.setTitle = (s: string) => { task.title = `${host.padEnd(12)} ${s}`; };
-        const p = pending.get(host);
-        if (p) entry.setTitle(p);
-        const err = await done;
+interface HostLine { title: string; setTitle?: (s: string) => void; finish: (err?: Error) => void; done: Promise<Error | undefined> }
+
+export async function liveRun(go: (onEvent: (e: EngineEvent) => void) => Promise<RunResult>, o: OutputOptions, hosts: string[]): Promise<RunResult> {
+  const lines = new Map<string, HostLine>();
+  for (const h of hosts) {
+    let finish!: (err?: Error) => void;
+    const done = new Promise<Error | undefined>((r) => (finish = r));
+    lines.set(h, { title: `${h.padEnd(12)} connecting`, finish, done });
+  }
+  const setTitle = (h: string, s: string) => {
+    const l = lines.get(h);
+    if (!l) return;
+    l.title = `${h.padEnd(12)} ${s}`;
+    l.setTitle?.(l.title);
+  };
+  // every host is a task from the start: listr2 renders the list it was given
+  const root = new Listr(
+    hosts.map((h) => ({
+      title: lines.get(h)!.title,
+      task: async (_ctx: unknown, task: { title: string }) => {
+        const l = lines.get(h)!;
+        l.setTitle = (s: string) => { task.title = s; };
+        task.title = l.title;
+        const err = await l.done;
         if (err) throw err;
       },
-    });
-  };
-  root = new Listr([], { concurrent: true, exitOnError: false, renderer: 'default', rendererOptions: { collapseErrors: false } as any });
+    })),
+    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } as any },
+  );
   const listrDone = root.run().catch(() => {});
+  const failed = new Set<string>();
+  const details: string[] = [];
   const onEvent = (e: EngineEvent) => {
     if (e.type === 'host') {
-      addHost(e.host);
-      if (e.status !== 'connected') { failed.add(e.host); hostTasks.get(e.host)!.done(new Error(`${e.host} ${e.status}: ${e.message ?? ''}`)); }
+      if (e.status === 'connected') setTitle(e.host, 'connected');
+      else { failed.add(e.host); setTitle(e.host, `${e.status}: ${e.message ?? ''}`); lines.get(e.host)?.finish(new Error(`${e.host} ${e.status}`)); }
       return;
     }
-    if (e.type === 'play') {
-      for (const h of e.hosts) { addHost(h); hostTasks.get(h)!.setTitle(`▸ ${e.play}`); }
-      return;
-    }
-    addHost(e.host);
-    hostTasks.get(e.host)!.setTitle(`${e.task} … ${e.status === 'changed' && o.mode === 'plan' ? 'would change' : e.status}`);
+    if (e.type === 'play') { for (const h of e.hosts) setTitle(h, `▸ ${e.play}`); return; }
+    setTitle(e.host, `${e.task} … ${e.status === 'changed' && o.mode === 'plan' ? 'would change' : e.status}`);
     if (e.status === 'failed') failed.add(e.host);
     if (e.status === 'changed' || e.status === 'failed' || e.warnings.length || (o.verbose && e.status === 'ok')) details.push(...formatTask(e, o));
   };
@@ -47,10 +50,12 @@ export async function liveRun(go: (onEvent: (e: EngineEvent) => void) => Promise
   try {
     result = await go(onEvent);
   } finally {
-    for (const [h, t] of hostTasks) t.done(failed.has(h) ? new Error(`${h}: failed`) : undefined);
+    for (const [h, l] of lines) {
+      if (!failed.has(h)) setTitle(h, 'done');
+      l.finish(failed.has(h) ? new Error(`${h}: failed`) : undefined);
+    }
     await listrDone;
   }
-  for (const [h, t] of hostTasks) if (!failed.has(h)) t.setTitle('done');
   if (details.length) process.stdout.write('\n' + details.join('\n') + '\n');
   return result;
 }

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import * as api from '../api.js';
+import { loadInventory, resolveTargets } from '../inventory/load.js';
 import { InputError } from '../util/input.js';
 import type { RunResult, EngineEvent } from '../engine/types.js';
 import { exitCodeOf, formatEvent, formatRecap, jsonResult, type OutputOptions } from './output.js';
@@ -75,7 +76,8 @@ async function execute(mode: RunResult['mode'], inventory: string, playbook: str
   };
   try {
     const live = !f.json && process.stdout.isTTY && verbose < 2 && process.env.CI !== 'true';
-    const result = live ? await liveRun(go, out) : await go((e) => formatEvent(e, out).forEach(write));
+    const targets = live ? resolveTargets(loadInventory(inv), f.limit ?? 'all').hosts : [];
+    const result = live ? await liveRun(go, out, targets) : await go((e) => formatEvent(e, out).forEach(write));
     formatRecap(result, out).forEach(write);
     if (f.json) process.stdout.write(JSON.stringify(jsonResult(result), null, 2) + '\n');
     return exitCodeOf(result);

@@ -2,4 +2,5 @@
 import './core-index.js';
 import './ha-index.js';
 import './lvs-index.js';
+import './check-index.js';
 export { modules } from './index.js';

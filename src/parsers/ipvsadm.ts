@@ -10,6 +10,8 @@ export interface IpvsDest {
   weight: number;
   uThreshold?: number;
   lThreshold?: number;
+  /** tunnel settings other than the default `--tun-type ipip` (e.g. ['--tun-type', 'gue', '--tun-port', '6080']) */
+  tunOptions?: string[];
 }
 
 export interface IpvsService {
@@ -163,6 +165,23 @@ export function parseIpvsadmSave(text: string): IpvsService[] {
           dest.lThreshold = int(next, '-y', line);
           i++;
           break;
+        // tunnel options (ipvsadm >= 1.30, kernel >= 5.3): `--tun-type ipip` is the default and printed for every
+        // tunnelled real server; other tunnel settings are kept so that they show in plans and rules files
+        case '--tun-type':
+          if (next === undefined) throw new IpvsParseError(`--tun-type needs a value in: ${line}`);
+          if (next !== 'ipip') (dest.tunOptions ??= []).push(t, next);
+          i++;
+          break;
+        case '--tun-port':
+          if (next === undefined) throw new IpvsParseError(`--tun-port needs a value in: ${line}`);
+          (dest.tunOptions ??= []).push(t, String(int(next, '--tun-port', line)));
+          i++;
+          break;
+        case '--tun-nocsum':
+        case '--tun-csum':
+        case '--tun-remcsum':
+          (dest.tunOptions ??= []).push(t);
+          break;
         default:
           throw new IpvsParseError(`unknown ipvsadm option ${JSON.stringify(t)} in: ${line}`);
       }
@@ -186,6 +205,7 @@ export function parseIpvsadmSave(text: string): IpvsService[] {
       const d: IpvsDest = { address: dest.address, port: dest.port, forwarding: dest.forwarding ?? 'dr', weight: dest.weight ?? 1 };
       if (dest.uThreshold) d.uThreshold = dest.uThreshold;
       if (dest.lThreshold) d.lThreshold = dest.lThreshold;
+      if (dest.tunOptions) d.tunOptions = dest.tunOptions;
       s.dests.push(d);
     }
   }
@@ -215,6 +235,7 @@ export function serviceOptions(s: IpvsService): string[] {
 export function destOptions(d: IpvsDest, withThresholds = false): string[] {
   const a = ['-r', hostPort(d.address, d.port), FWD_FLAG[d.forwarding], '-w', String(d.weight)];
   if (withThresholds || d.uThreshold || d.lThreshold) a.push('-x', String(d.uThreshold ?? 0), '-y', String(d.lThreshold ?? 0));
+  if (d.forwarding === 'tun' && d.tunOptions) a.push(...d.tunOptions);
   return a;
 }
 

@@ -62,6 +62,13 @@ export async function prepareHostFs(h: LabHost, authorizedKeys: string): Promise
   await mkdir(path.join(etc, 'ssh'), { recursive: true, mode: 0o755 });
   await writeIfChanged(path.join(etc, 'ssh', 'sshd_config_cf'), sshdConfig(h), 0o644);
   await writeIfChanged(path.join(etc, 'ssh', 'cf_authorized_keys'), authorizedKeys.trim() + '\n', 0o644); // readable by non-root users too (the file holds public keys only)
+  // A lab host is a fresh machine: its root gets a minimal shell profile instead of this machine's (whose .bashrc may
+  // run heavy tools such as pyenv on every SSH command: bash reads ~/.bashrc for commands run by sshd).
+  const rootUpper = path.join(h.dir, 'root.upper');
+  for (const f of ['.bashrc', '.profile']) {
+    const p = path.join(rootUpper, f);
+    if (!existsSync(p)) await writeFile(p, `# clusterform lab host ${h.name}: minimal ${f}\n`, { mode: 0o644 });
+  }
   const keySrc = path.join(hostKeyDir(h), 'ssh_host_ed25519_key');
   const keyDst = path.join(etc, 'ssh', 'cf_host_ed25519_key');
   await writeIfChanged(keyDst, await readFile(keySrc, 'utf8'), 0o600);

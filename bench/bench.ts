@@ -24,9 +24,9 @@ const OUT = join(ROOT, 'bench/results/latest.json');
 const TIME = '/usr/bin/time';
 
 // ---------------------------------------------------------------- options
-interface Opts { sizes: number[]; runs: number; vm: boolean; keep: boolean; out: string; quietRc: boolean }
+interface Opts { sizes: number[]; runs: number; vm: boolean; keep: boolean; out: string }
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { sizes: [5, 20, 100], runs: 3, vm: true, keep: false, out: OUT, quietRc: false };
+  const o: Opts = { sizes: [5, 20, 100], runs: 3, vm: true, keep: false, out: OUT };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
@@ -35,10 +35,9 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--vm') o.vm = true;
     else if (a === '--no-vm') o.vm = false;
     else if (a === '--keep') o.keep = true;
-    else if (a === '--quiet-rc') o.quietRc = true;
     else if (a === '--out') o.out = resolve(val());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/bench/bench.js [--sizes 5,20,100|none] [--runs 3] [--vm|--no-vm] [--keep] [--quiet-rc] [--out FILE]\n');
+      process.stdout.write('usage: node dist/bench/bench.js [--sizes 5,20,100|none] [--runs 3] [--vm|--no-vm] [--keep] [--out FILE]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -99,33 +98,6 @@ function makeLab(n: number, vm: boolean, slot: number): Lab {
   writeFileSync(inv, lines.join('\n'));
   const measured = vm ? Object.keys(hosts) : Object.keys(hosts).filter((h) => h !== 'director');
   return { key: vm ? `vm${n}` : `ns${n}`, name, inv, n, hosts: measured, limit: vm ? undefined : measured.join(','), vm, addresses: hosts };
-}
-
-// ---------------------------------------------------------------- --quiet-rc
-/**
- * ns lab hosts see this machine's /root (an overlay), so every SSH exec runs the machine's ~/.bashrc (bash sources
- * it under sshd even for `bash -c`); here that is `pyenv init` + `pyenv virtualenv-init`: ~170 execs, ~0.13 s CPU per
- * remote command. --quiet-rc prepends a guard to /root/.bashrc of each lab host (its own overlay copy; this
- * machine's file is not touched) so that non-interactive SSH commands skip it, as on a plain server.
- */
-const GUARD = '[ -n "$SSH_CONNECTION" ] && [ -z "$PS1" ] && return # cf-bench-guard';
-async function quietRc(lab: Lab): Promise<void> {
-  const dir = join(dirname(lab.inv), '.lab', lab.name);
-  const one = (addr: string) => new Promise<number>((res) => {
-    const p = spawn('ssh', ['-i', join(dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=20', `root@${addr}`,
-      `f=/root/.bashrc; touch $f; grep -q cf-bench-guard $f || { printf '%s\n' '${GUARD}' | cat - $f > $f.cfb && cat $f.cfb > $f && rm -f $f.cfb; }`],
-    { stdio: 'ignore' });
-    p.on('close', (c) => res(c ?? -1));
-    p.on('error', () => res(-1));
-  });
-  const addrs = Object.values(lab.addresses);
-  const bad: string[] = [];
-  for (let i = 0; i < addrs.length; i += 20) {
-    const codes = await Promise.all(addrs.slice(i, i + 20).map(one));
-    codes.forEach((c, k) => { if (c !== 0) bad.push(addrs[i + k]!); });
-  }
-  if (bad.length) throw new Error(`--quiet-rc: could not update /root/.bashrc on ${bad.join(', ')}`);
 }
 
 // ---------------------------------------------------------------- running the CLI
@@ -312,7 +284,7 @@ function targets(rs: LabResult[]): { target: string; value: string; met: boolean
 }
 
 // ---------------------------------------------------------------- main
-async function benchLab(lab: Lab, runs: number, keep: boolean, qrc: boolean): Promise<LabResult> {
+async function benchLab(lab: Lab, runs: number, keep: boolean): Promise<LabResult> {
   log(`\n== ${lab.key}: ${lab.inv} (${lab.hosts.length} measured hosts${lab.limit ? ', director left out with --limit' : ''})`);
   const samples: Sample[] = [];
   let labUp: Proc | null = null, labDownS: number | null = null;
@@ -321,7 +293,6 @@ async function benchLab(lab: Lab, runs: number, keep: boolean, qrc: boolean): Pr
     const ready = /SSH-ready in (\d+) ms/.exec(labUp.stdout + labUp.stderr)?.[0];
     log(`  lab up: ${labUp.wallS.toFixed(1)} s (${ready ?? 'no SSH-ready line'}) load ${labUp.load1.toFixed(2)}`);
     if (labUp.code !== 0) throw new Error(`lab up ${lab.inv} failed (exit ${labUp.code}):\n${(labUp.stdout + labUp.stderr).slice(-3000)}`);
-    if (qrc) { await quietRc(lab); log('  --quiet-rc: guard prepended to /root/.bashrc of every lab host'); }
     for (let run = 1; run <= runs && !interrupted; run++) {
       if (run > 1) samples.push(await measure(lab, 'reset', run));
       for (const k of ['fresh', 'noop', 'plan'] as const) {
@@ -358,7 +329,7 @@ async function main() {
   for (const lab of labs) {
     if (interrupted) break;
     try {
-      results.push(await benchLab(lab, o.runs, o.keep, o.quietRc));
+      results.push(await benchLab(lab, o.runs, o.keep));
     } catch (e: any) {
       error = `${lab.key}: ${e?.message ?? e}`;
       log(`bench: ${error}`);

@@ -254,6 +254,18 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
       if (!e) { let resolve!: (s: TaskStatus) => void; const promise = new Promise<TaskStatus>((r) => (resolve = r)); e = { promise, resolve, host: onceRunner }; onceResults.set(k, e); }
       return e;
     };
+    // A once-task is a meeting point: it runs on the first host only after every host of the play has reached it,
+    // and not at all when one of them stopped on the way (a shared disk is not partitioned while a member is broken).
+    const arrived = new Map<string, Set<string>>();
+    const left = new Map<string, boolean>(); // host -> left the play early (failed, unreachable, interrupted)
+    const meetWaiters: (() => void)[] = [];
+    const wake = () => meetWaiters.splice(0).forEach((w) => w());
+    const arrive = (k: string, h: string) => { let a = arrived.get(k); if (!a) arrived.set(k, (a = new Set())); a.add(h); wake(); };
+    const meeting = async (k: string): Promise<string[]> => {
+      const ready = () => hostsInPlay.every((x) => arrived.get(k)?.has(x.session.name) || left.has(x.session.name));
+      while (!ready()) await new Promise<void>((r) => meetWaiters.push(r));
+      return hostsInPlay.filter((x) => left.get(x.session.name) === true && !arrived.get(k)?.has(x.session.name)).map((x) => x.session.name);
+    };
     for (const st of hostsInPlay) st.changedInPlay = false;
     const playSem = new Semaphore(forks);
     await Promise.all(hostsInPlay.map(async (st) => {
@@ -269,6 +281,20 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
           const later = rendered.get(st.session.name)!.slice(pi + 1).flat();
           const upcoming = [...tasks.slice(i + 1), ...later];
           let status: TaskStatus;
+          if (t.spec.once) arrive(t.key, st.session.name);
+          if (t.spec.once && st.session.name === onceRunner) {
+            playSem.release();
+            const missing = await meeting(t.key);
+            await playSem.acquire();
+            if (missing.length) {
+              emit({ type: 'task', host: st.session.name, play: play.name, task: t.name, module: t.module.name, status: 'failed', changes: [], warnings: [], notes: [],
+                error: { message: `not run: this task runs once for all of ${hostsInPlay.map((x) => x.session.name).join(', ')}, and ${missing.join(', ')} stopped before reaching it` }, durationMs: 0 });
+              st.recap.failed++;
+              st.failed = true;
+              onceFor(t.key).resolve('failed');
+              break;
+            }
+          }
           if (t.spec.once && st.session.name !== onceRunner) {
             playSem.release();
             const s = await onceFor(t.key).promise;
@@ -293,6 +319,8 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
           for (const h of hs) { if ((await runTask(st, h, [], play.name)) === 'failed') { st.failed = true; break; } }
         }
       } finally {
+        left.set(st.session.name, st.failed || !st.alive || interrupted());
+        wake();
         // anyone waiting on a once-task this host never reached must not wait forever
         if (st.session.name === onceRunner) for (const t of tasks) if (t.spec.once) onceFor(t.key).resolve(st.failed || !st.alive ? 'failed' : 'skipped');
         playSem.release();

@@ -1,5 +1,5 @@
 // ns hosts: a real OpenSSH sshd inside the host's netns plus a private mount + UTS namespace
-// (overlayfs over /etc, /var, /root; fresh tmpfs on /run and /tmp).
+// (overlayfs over /etc, /var, /root; fresh tmpfs on /run, /tmp and /mnt).
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -99,6 +99,8 @@ export function hostSetupScript(h: LabHost, netCommands: string[] = []): string 
     'mkdir -m 0755 /run/sshd',
     'mkdir -m 1777 /run/lock',
     'mount -t tmpfs -o mode=1777,nosuid,nodev,size=256m cf-tmp /tmp',
+    // mount points (/mnt/hanfs, ...) are per host too, as on separate machines
+    'mount -t tmpfs -o mode=0755,nosuid,nodev,size=16m cf-mnt /mnt',
     `exec /usr/sbin/sshd -D -e -f ${SSHD_CONFIG}`,
   ];
   return lines.join('\n');

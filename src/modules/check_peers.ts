@@ -18,9 +18,15 @@ export const checkPeers = defineModule<z.infer<typeof args>, Row[]>({
     const out = res[`peer${i}`]?.out ?? '';
     return { ...n, resolved: [...out.matchAll(/^addr (\S+)/gm)].map((m) => m[1]!), reachable: /^reach$/m.test(out) || /^noping$/m.test(out) };
   }),
-  plan(rows) {
-    const bad = rows.filter((r) => !r.resolved.includes(r.address) || !r.reachable);
+  plan(rows, c) {
+    // Debian-style `127.0.1.1 <own name>` lines are normal for the host itself: a warning, not a failure
+    const self = rows.find((r) => r.name === c.host.name && !r.resolved.includes(r.address) && r.resolved.some((a) => a.startsWith('127.')));
+    const bad = rows.filter((r) => r !== self && (!r.resolved.includes(r.address) || !r.reachable));
     if (bad.length) return { changes: [], refuse: bad.map((r) => !r.resolved.includes(r.address) ? `${r.name} resolves to ${r.resolved.join(',') || 'nothing'}, wanted ${r.address}` : `${r.name} (${r.address}) does not answer ping`).join('; ') };
-    return { changes: [], notes: [`${rows.length} names resolve and answer`] };
+    return {
+      changes: [],
+      notes: [`${rows.length} names resolve and answer`],
+      warnings: self ? [`${self.name} resolves its own name to ${self.resolved.join(',')} (loopback), not ${self.address}: cluster daemons that bind to their own name would listen on loopback`] : [],
+    };
   },
 });

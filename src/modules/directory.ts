@@ -44,6 +44,6 @@ export const directory = defineModule<z.infer<typeof args>, DirState>({
     }
     if (s.kind !== 'dir' || !s.ours) return { changes: [] };
     if (s.mounted || !s.empty) return { changes: [], notes: [`${a.path} kept: ${s.mounted ? 'something is mounted there' : 'not empty'}`] };
-    return { changes: [{ summary: `remove empty directory ${a.path}`, actions: [{ kind: 'sh', script: `rmdir -- ${p} && { grep -vxF -- ${p} ${MARK} > ${MARK}.new || true; } && mv -f ${MARK}.new ${MARK}`, desc: `rmdir ${a.path}` }] }] };
+    return { changes: [{ summary: `remove empty directory ${a.path}`, actions: [{ kind: 'sh', script: `{ rmdir -- ${p} 2>/dev/null || [ ! -e ${p} ]; } && { grep -vxF -- ${p} ${MARK} > ${MARK}.new || true; } && mv -f ${MARK}.new ${MARK}`, desc: `rmdir ${a.path}` }] }] };
   },
 });

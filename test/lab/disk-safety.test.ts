@@ -15,8 +15,8 @@ const MEMBERS = ['node1', 'node2'];
 const DISK = '/dev/disk/by-id/clusterform-lab-shared';
 // only the HA members: the disk is what is under test (and it keeps the runs short)
 const HA = ['--limit', 'ha_members'];
-// ns lab hosts share the machine's /mnt: a parallel `down` races on `rmdir /mnt/hanfs` (see ha.test.ts)
-const SERIAL = ['--forks', '1'];
+// the hosts in parallel, as users run it (lab hosts have their own /mnt)
+const SERIAL: string[] = [];
 const hasXfs = spawnSync('sh', ['-c', 'command -v mkfs.xfs'], { encoding: 'utf8' }).status === 0;
 
 function ok(h: string, command: string): string {
@@ -147,30 +147,31 @@ describe.skipIf(!enabled)('shared disk data safety, through the CLI', () => {
   }, 600_000);
 
   it('(d) the disk path missing on one member: the failure names that member and nothing is written on the disk', () => {
-    // /tmp is each ns host's own: the path exists on node2 only, not on node1 (the member that partitions)
-    ok('node2', `ln -sfn ${DISK} /tmp/cf-shared-disk`);
-    ssh('node1', 'rm -f /tmp/cf-shared-disk');
-    const inv = variant((i) => { i.ha.shared_disk = '/tmp/cf-shared-disk'; });
     // start without the members' HA configuration (earlier scenarios built it); the disk is blank (beforeEach)
     const down = cliJson(['down', INV, ...HA, ...SERIAL]);
     expect(down.code, show(down)).toBe(0);
-    for (const h of MEMBERS) expect(ok(h, 'ls /etc/cluster.xml /etc/sysconfig/rawdevices 2>/dev/null; true')).toBe('');
-    const before = diskSum();
-    const up = cliJson(['up', inv, ...HA]);
-    expect(up.code).toBe(1);
-    const f = failedTasks(up.json);
-    expect(f.length).toBeGreaterThan(0);
-    const d = f.find((e: any) => e.module === 'disk_layout' && e.host === 'node1');
-    expect(d, show(up)).toBeTruthy();
-    expect(d.error.message).toMatch(/^shared disk \/tmp\/cf-shared-disk not found on node1: not a block device/);
-    // node2 sees the disk, but stops at the failed once-task: no partition, raw device or cluster configuration
-    onceFailedOnNode1(up.json, 'disk_layout');
-    expect(events(up.json, (e) => e.host === 'node2' && e.play === 'HA cluster members' && e.status === 'changed')).toEqual([]);
-    expect(diskSum()).toBe(before);
-    expect(ok('node1', `wipefs -n ${DISK}`).trim()).toBe('');
-    // nor the members' configuration
-    for (const h of MEMBERS) expect(ok(h, 'ls /etc/cluster.xml /etc/sysconfig/rawdevices 2>/dev/null; true')).toBe('');
-    ok('node2', 'rm -f /tmp/cf-shared-disk');
+    const inv = variant((i) => { i.ha.shared_disk = '/tmp/cf-shared-disk'; });
+    // /tmp is each ns host's own: the path exists on one member only. Both directions: the member that would
+    // partition (node1) and the other one (node2) must each stop the partitioning.
+    for (const [has, lacks] of [['node1', 'node2'], ['node2', 'node1']]) {
+      ok(has, `ln -sfn ${DISK} /tmp/cf-shared-disk`);
+      ssh(lacks, 'rm -f /tmp/cf-shared-disk');
+      const before = diskSum();
+      const up = cliJson(['up', inv, ...HA]);
+      expect(up.code).toBe(1);
+      const f = failedTasks(up.json);
+      const attached = f.find((e: any) => e.module === 'disk_attached' && e.host === lacks);
+      expect(attached, show(up)).toBeTruthy();
+      expect(attached.error.message).toMatch(new RegExp(`^shared disk /tmp/cf-shared-disk not found on ${lacks}: not a block device`));
+      // the once-task that partitions never ran: it waits for every member, and one stopped on the way
+      const layout = f.find((e: any) => e.module === 'disk_layout' && e.host === 'node1');
+      if (lacks === 'node2') expect(layout?.error.message, show(up)).toMatch(/^not run: this task runs once for all of node1, node2, and node2 stopped before reaching it/);
+      expect(events(up.json, (e) => e.play === 'HA cluster members' && e.status === 'changed')).toEqual([]);
+      expect(diskSum()).toBe(before);
+      expect(ok('node1', `wipefs -n ${DISK}`).trim()).toBe('');
+      for (const h of MEMBERS) expect(ok(h, 'ls /etc/cluster.xml /etc/sysconfig/rawdevices 2>/dev/null; true')).toBe('');
+      ssh(has, 'rm -f /tmp/cf-shared-disk');
+    }
   }, 600_000);
 
   it('(e) a disk smaller than the layout needs: refused with the found and wanted sizes, disk unchanged', () => {
@@ -178,9 +179,9 @@ describe.skipIf(!enabled)('shared disk data safety, through the CLI', () => {
     const before = diskSum();
     const up = cliJson(['up', inv, ...HA]);
     expect(up.code).toBe(1);
-    const d = failedTasks(up.json).find((e: any) => e.module === 'disk_layout');
-    expect(d, show(up)).toBeTruthy();
-    expect(d.error.message).toMatch(/too small: 2147483648 bytes \(2GiB\), the layout needs at least \d+ bytes \(2\.\d+GiB\)/);
+    const d = failedTasks(up.json).filter((e: any) => e.module === 'disk_attached');
+    expect(d.map((e: any) => e.host).sort(), show(up)).toEqual(['node1', 'node2']);
+    expect(d[0].error.message).toMatch(/too small: 2GiB, the layout needs at least 2\.\d+GiB/);
     expect(diskSum()).toBe(before);
   }, 600_000);
 });

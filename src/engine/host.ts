@@ -92,10 +92,18 @@ export class HostSession {
     return res;
   }
 
-  async apply(actions: Action[], timeoutMs?: number): Promise<ExecResult & { failedStep?: number }> {
-    const r = await this.run(applyScript(actions), timeoutMs);
+  /** Apply actions; when they all succeed, read `after` (the following tasks' state) in the same round trip. */
+  async apply(actions: Action[], timeoutMs?: number, after: [string, string][] = []): Promise<ExecResult & { failedStep?: number; probe?: ProbeResult }> {
+    const n = nonce();
+    const script = after.length ? `${applyScript(actions)}\nset +u\n${probeScript(after, n)}` : applyScript(actions);
+    const r = await this.run(script, timeoutMs);
     const m = /@@CF-FAILED-STEP (\d+) (\d+)/.exec(r.stderr);
-    return { ...r, stderr: r.stderr.replace(/@@CF-FAILED-STEP \d+ \d+\n?/, ''), failedStep: m ? Number(m[1]) : undefined };
+    let probe: ProbeResult | undefined;
+    if (after.length && r.code === 0) {
+      probe = parseProbe(r.stdout, n);
+      if (after.some(([name]) => !probe![name])) probe = undefined; // incomplete: read again later
+    }
+    return { ...r, stderr: r.stderr.replace(/@@CF-FAILED-STEP \d+ \d+\n?/, ''), failedStep: m ? Number(m[1]) : undefined, probe };
   }
 
   async close(): Promise<void> {

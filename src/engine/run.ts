@@ -181,14 +181,13 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
   const interrupted = () => o.signal?.aborted === true;
   const ctxFor = (st: HostState, t: TaskInstance): TaskCtx<unknown> => ({ host: st.session.entry, facts: st.session.facts, inventory: inv, args: t.args, flags, dryRun: o.mode === 'plan' });
 
-  const ensureState = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[]) => {
-    if (st.cacheGen !== globalGen) { st.cache.clear(); st.cacheGen = globalGen; }
-    if (st.cache.has(t.key)) return;
-    // read this task and every later one not yet read, in one round trip
-    const batch = [t, ...upcoming.filter((u) => u !== t && !u.skip && !st.cache.has(u.key))];
+  /** The read sections of these tasks, named `<task key>/<section>`. */
+  const readSections = (st: HostState, batch: TaskInstance[]): [string, string][] => {
     const sections: [string, string][] = [];
     for (const b of batch) for (const [name, snippet] of Object.entries(b.module.read(ctxFor(st, b)))) sections.push([`${b.key}/${name}`, snippet]);
-    const res = await st.session.probe(sections);
+    return sections;
+  };
+  const storeProbe = (st: HostState, batch: TaskInstance[], res: ProbeResult) => {
     for (const b of batch) {
       const mine: ProbeResult = {};
       for (const [k, v] of Object.entries(res)) if (k.startsWith(b.key + '/')) mine[k.slice(b.key.length + 1)] = v;
@@ -196,7 +195,15 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
     }
   };
 
-  const runTask = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[], play: string): Promise<TaskStatus> => {
+  const ensureState = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[]) => {
+    if (st.cacheGen !== globalGen) { st.cache.clear(); st.cacheGen = globalGen; }
+    if (st.cache.has(t.key)) return;
+    // read this task and every later one not yet read, in one round trip
+    const batch = [t, ...upcoming.filter((u) => u !== t && !u.skip && !st.cache.has(u.key))];
+    storeProbe(st, batch, await st.session.probe(readSections(st, batch)));
+  };
+
+  const runTask = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[], play: string, agree?: (key: string, value: string) => Promise<Map<string, string>>): Promise<TaskStatus> => {
     const t0 = Date.now();
     const ev: TaskEvent = { type: 'task', host: st.session.name, play, task: t.name, module: t.module.name, status: 'ok', changes: [], warnings: [], notes: [], durationMs: 0 };
     const finish = (status: TaskStatus) => {
@@ -217,13 +224,26 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
       ev.warnings.push(...(plan.warnings ?? []));
       ev.notes.push(...(plan.notes ?? []));
       if (plan.refuse) { ev.error = { message: plan.refuse }; return finish('failed'); }
+      if (plan.agree && agree) {
+        const values = await agree(t.key, plan.agree.value);
+        const groups = new Map<string, string[]>();
+        for (const [h, v] of values) groups.set(v, [...(groups.get(v) ?? []), h]);
+        if (groups.size > 1) {
+          ev.error = { message: `the hosts do not agree on ${plan.agree.what}: ${[...groups].map(([v, hs]) => `${hs.join(', ')} → ${v}`).join('; ')}. Nothing was changed.` };
+          return finish('failed');
+        }
+        ev.notes.push(`${plan.agree.what} is the same on ${[...values.keys()].join(', ')}`);
+      }
       ev.changes = plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
       if (plan.changes.length === 0) return finish('ok');
       if (o.mode === 'plan') return finish('changed');
       const actions = plan.changes.flatMap((c) => c.actions);
       st.cache.clear(); // what we read is stale from here on, whatever happens
-      const r = await st.session.apply(actions, t.spec.timeout ? t.spec.timeout * 1000 : undefined);
+      // apply, then read the state of the tasks after it, in the same round trip
+      const after = upcoming.filter((u) => !u.skip);
+      const r = await st.session.apply(actions, t.spec.timeout ? t.spec.timeout * 1000 : undefined, readSections(st, after));
       st.changedInPlay = true;
+      if (r.probe && st.cacheGen === globalGen) storeProbe(st, after, r.probe);
       if (r.timedOut || r.code !== 0) {
         const step = r.failedStep !== undefined ? actions[r.failedStep] : undefined;
         ev.error = {
@@ -266,6 +286,17 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
       while (!ready()) await new Promise<void>((r) => meetWaiters.push(r));
       return hostsInPlay.filter((x) => left.get(x.session.name) === true && !arrived.get(k)?.has(x.session.name)).map((x) => x.session.name);
     };
+    const agreed = new Map<string, Map<string, string>>();
+    const agreeFor = (st: HostState) => async (key: string, value: string) => {
+      const k = `agree:${key}`;
+      let m = agreed.get(k);
+      if (!m) agreed.set(k, (m = new Map()));
+      m.set(st.session.name, value);
+      arrive(k, st.session.name);
+      playSem.release();
+      try { await meeting(k); } finally { await playSem.acquire(); }
+      return m;
+    };
     for (const st of hostsInPlay) st.changedInPlay = false;
     const playSem = new Semaphore(forks);
     await Promise.all(hostsInPlay.map(async (st) => {
@@ -306,7 +337,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
             if (s === 'changed' && st.cacheGen === globalGen) st.cache.clear();
             continue;
           }
-          status = await runTask(st, t, upcoming, play.name);
+          status = await runTask(st, t, upcoming, play.name, agreeFor(st));
           if (t.spec.once) {
             if (status === 'changed' && o.mode !== 'plan') globalGen++;
             onceFor(t.key).resolve(status);

@@ -29,6 +29,11 @@ export interface Plan {
   notes?: string[];
   /** a refusal: the task fails without touching anything */
   refuse?: string;
+  /**
+   * A value every host of the play must agree on (e.g. the identity of a shared disk): the engine waits until every
+   * host has planned this task, and fails it on all of them when the values differ.
+   */
+  agree?: { what: string; value: string };
 }
 
 export interface TaskCtx<A> {

@@ -174,6 +174,35 @@ describe.skipIf(!enabled)('shared disk data safety, through the CLI', () => {
     }
   }, 600_000);
 
+  it('(f) two members see different disks under the same path: refused on both before anything is written', () => {
+    const down = cliJson(['down', INV, ...HA, ...SERIAL]);
+    expect(down.code, show(down)).toBe(0);
+    // node2's path leads to another disk of the same size (a loop device of its own), node1's to the shared one
+    const other = ok('node2', 'truncate -s 2G /tmp/cf-other.img && losetup -f --show /tmp/cf-other.img').trim();
+    try {
+      ok('node1', `ln -sfn ${DISK} /tmp/cf-shared-disk`);
+      ok('node2', `ln -sfn ${other} /tmp/cf-shared-disk`);
+      const inv = variant((i) => { i.ha.shared_disk = '/tmp/cf-shared-disk'; });
+      const before = diskSum();
+      const otherBefore = ok('node2', `sha256sum < ${other}`);
+      const up = cliJson(['up', inv, ...HA]);
+      expect(up.code).toBe(1);
+      const f = failedTasks(up.json).filter((e: any) => e.module === 'disk_attached');
+      expect(f.map((e: any) => e.host).sort(), show(up)).toEqual(['node1', 'node2']);
+      expect(f[0].error.message).toMatch(/^the hosts do not agree on the identity of \/tmp\/cf-shared-disk: node1 → .*backing_file=.*; node2 → /);
+      expect(events(up.json, (e) => e.play === 'HA cluster members' && e.status === 'changed')).toEqual([]);
+      expect(diskSum()).toBe(before);
+      expect(ok('node2', `sha256sum < ${other}`)).toBe(otherBefore);
+      // the same path to the same disk on both: they agree
+      ok('node2', `ln -sfn ${DISK} /tmp/cf-shared-disk`);
+      const good = cliJson(['plan', inv, ...HA]);
+      expect(good.code, show(good)).toBe(0);
+    } finally {
+      ssh('node2', `losetup -d ${other}; rm -f /tmp/cf-other.img /tmp/cf-shared-disk`);
+      ssh('node1', 'rm -f /tmp/cf-shared-disk');
+    }
+  }, 600_000);
+
   it('(e) a disk smaller than the layout needs: refused with the found and wanted sizes, disk unchanged', () => {
     const inv = variant((i) => { i.ha.services[0].size = '1500M'; i.ha.services[1].size = '1000M'; });
     const before = diskSum();

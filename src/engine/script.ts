@@ -16,7 +16,8 @@ export function probeScript(sections: [string, string][], n: string): string {
     lines.push(
       `printf '%s\\n' ${q(`@@CF:${n}:S:${name}`)}`,
       `( ${snippet}\n) 2>"$__cfe" </dev/null; __cfrc=$?`,
-      `printf '\\n%s\\n' "@@CF:${n}:R:$__cfrc"; cat "$__cfe"; printf '\\n%s\\n' ${q(`@@CF:${n}:X`)}`,
+      // `[ -s ]` is a builtin: cat (a process) only runs for the rare section that wrote to stderr
+      `printf '\\n%s\\n' "@@CF:${n}:R:$__cfrc"; if [ -s "$__cfe" ]; then cat "$__cfe"; : > "$__cfe"; fi; printf '\\n%s\\n' ${q(`@@CF:${n}:X`)}`,
     );
   }
   lines.push('rm -f "$__cfe"');

@@ -49,9 +49,11 @@ export const kernelModule = defineModule<KernelModuleArgs, KernelModuleState>({
     return {
       mod: [
         `if [ -d ${q('/sys/module/' + n)} ] || grep -qs ${q('^' + n + ' ')} /proc/modules; then echo loaded; else echo unloaded; fi`,
-        `M=/lib/modules/$(uname -r)`,
-        `if grep -qs ${q('/' + n + '.ko')} "$M/modules.builtin" || grep -qs ${q('/' + alt + '.ko')} "$M/modules.builtin"; then echo builtin; ` +
-          `elif [ -n "$(find "$M" \\( -name ${q(n + '.ko*')} -o -name ${q(alt + '.ko*')} \\) 2>/dev/null | head -n1)" ]; then echo available; else echo none; fi`,
+        'read __k < /proc/sys/kernel/osrelease; M=/lib/modules/$__k',
+        `if grep -qs -e ${q('/' + n + '.ko')} -e ${q('/' + alt + '.ko')} "$M/modules.builtin"; then echo builtin; ` +
+          // modules.dep lists every loadable module: one grep instead of walking the tree (find only without it)
+          `elif if [ -r "$M/modules.dep" ]; then grep -qs -e ${q('/' + n + '.ko')} -e ${q('/' + alt + '.ko')} "$M/modules.dep"; ` +
+          `else [ -n "$(find "$M" \\( -name ${q(n + '.ko*')} -o -name ${q(alt + '.ko*')} \\) 2>/dev/null | head -n1)" ]; fi; then echo available; else echo none; fi`,
         `if [ -d ${q(a.file.replace(/\/[^/]*$/, ''))} ]; then echo dir; else echo nodir; fi`,
       ].join('\n'),
       file: catFile(a.file),

@@ -27,13 +27,15 @@ export async function verify(inventory: string, opts: { limit?: string; forks?: 
         m.set(digest, [...(m.get(digest) ?? []), t.host]);
         sums.set(t.task, m);
       }
-      rows.push({ host: t.host, check: t.task, pass: t.status === 'ok', reason: t.status === 'ok' ? t.notes.filter((n) => !n.startsWith('digest ')).join('; ') || 'ok' : t.error?.message ?? 'failed' });
+      const warn = t.warnings.length ? ` (warning: ${t.warnings.join('; ')})` : '';
+      rows.push({ host: t.host, check: t.task, pass: t.status === 'ok', reason: (t.status === 'ok' ? t.notes.filter((n) => !n.startsWith('digest ')).join('; ') || 'ok' : t.error?.message ?? 'failed') + warn });
     } else {
       rows.push({ host: t.host, check: `matches inventory: ${t.task}`, pass: t.status === 'ok', reason: t.status === 'ok' ? 'no drift' : t.status === 'changed' ? `drift: ${t.changes.map((c) => c.summary).join('; ')}` : t.error?.message ?? 'failed' });
     }
   }
   for (const [check, m] of sums) if (m.size > 1) for (const [d, hosts] of m) for (const h of hosts) rows.push({ host: h, check: `${check}: identical on all`, pass: false, reason: `differs from the other hosts (${d})` });
-  return rows;
+  const order = new Map(inv.hosts.map((h, i) => [h.name, i]));
+  return rows.sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
 }
 
 export function verifyCommand(addRunOptions: (c: Command) => Command): Command {
@@ -42,10 +44,16 @@ export function verifyCommand(addRunOptions: (c: Command) => Command): Command {
     const rows = await verify(resolve(inventory), { limit: f.limit, forks: Number(f.forks) || 100, acceptNewHostKeys: f.acceptNewHostKeys, log: f.verbose >= 2 ? (l) => process.stderr.write(l + '\n') : undefined });
     if (f.json) process.stdout.write(JSON.stringify({ ok: rows.every((r) => r.pass), checks: rows }, null, 2) + '\n');
     else {
-      let last = '';
-      for (const r of rows.sort((a, b) => a.host.localeCompare(b.host))) {
-        if (r.host !== last) { process.stdout.write(`${r.host}\n`); last = r.host; }
-        if (!r.pass || f.verbose) process.stdout.write(`  ${r.pass ? 'PASS' : 'FAIL'}  ${r.check}${r.pass ? '' : ` — ${r.reason}`}\n`);
+      const hosts = [...new Set(rows.map((r) => r.host))];
+      for (const h of hosts) {
+        const mine = rows.filter((r) => r.host === h);
+        const drift = mine.filter((r) => r.check.startsWith('matches inventory: '));
+        const checks = mine.filter((r) => !r.check.startsWith('matches inventory: '));
+        process.stdout.write(`${h}\n`);
+        const driftBad = drift.filter((r) => !r.pass);
+        process.stdout.write(`  ${driftBad.length ? 'FAIL' : 'PASS'}  matches the inventory (${drift.length - driftBad.length}/${drift.length} tasks without drift)\n`);
+        for (const r of driftBad) process.stdout.write(`          ${r.check.slice('matches inventory: '.length)} — ${r.reason}\n`);
+        for (const r of checks) process.stdout.write(`  ${r.pass ? 'PASS' : 'FAIL'}  ${r.check} — ${r.reason}\n`);
       }
       const failed = rows.filter((r) => !r.pass).length;
       process.stdout.write(`\n${rows.length - failed} passed, ${failed} failed checks\n`);

@@ -225,7 +225,9 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
       ev.notes.push(...(plan.notes ?? []));
       if (plan.refuse) { ev.error = { message: plan.refuse }; return finish('failed'); }
       if (plan.agree && agree) {
-        const values = await agree(t.key, plan.agree.value);
+        const order = (h: string) => inv.hosts.findIndex((x) => x.name === h);
+        // in inventory order, whoever got here first: the message is the same on every run
+        const values = new Map([...(await agree(t.key, plan.agree.value))].sort((a, b) => order(a[0]) - order(b[0])));
         const groups = new Map<string, string[]>();
         for (const [h, v] of values) groups.set(v, [...(groups.get(v) ?? []), h]);
         if (groups.size > 1) {

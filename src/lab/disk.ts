@@ -1,6 +1,6 @@
 // Shared disks: sparse image files, loop devices for ns hosts, stable /dev/disk/by-id symlinks.
-import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, open, rm, rmdir, symlink, unlink, rename } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdir, open, rm, rmdir, symlink, unlink, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from './sh.js';
 import type { LabConfig, LabDisk } from './types.js';
@@ -43,8 +43,15 @@ export async function ensureByIdDir(): Promise<string[]> {
       created.push(d);
     }
   }
+  // remembered machine-wide too: when labs overlap, the last one down removes what the first one created
+  if (created.length) {
+    await mkdir(path.dirname(DEV_MARKER), { recursive: true });
+    await writeFile(DEV_MARKER, created.join('\n') + '\n');
+  }
   return created;
 }
+
+const DEV_MARKER = '/run/clusterform-lab/dev-dirs-created';
 
 /** Attaches the image to a loop device (reusing an existing one) and points the by-id symlink at it. */
 export async function ensureLoop(d: LabDisk, log: (s: string) => void): Promise<string> {
@@ -82,11 +89,21 @@ export async function removeDisks(cfg: LabConfig, createdDirs: string[]): Promis
   for (const l of await loopsBackedBy((f) => f.startsWith(prefix))) {
     await run('losetup', ['-d', l.dev], { allowFail: true });
   }
-  for (const dir of [...createdDirs].sort((a, b) => b.length - a.length)) {
+  let marked: string[] = [];
+  try {
+    marked = readFileSync(DEV_MARKER, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    /* no marker */
+  }
+  for (const dir of [...new Set([...createdDirs, ...marked])].sort((a, b) => b.length - a.length)) {
     try {
       if (readdirSync(dir).length === 0) await rmdir(dir);
     } catch {
       /* not empty or gone */
     }
+  }
+  if (marked.length && marked.every((d) => !existsSync(d))) {
+    await rm(DEV_MARKER, { force: true });
+    await rmdir(path.dirname(DEV_MARKER)).catch(() => {});
   }
 }

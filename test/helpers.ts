@@ -45,7 +45,3 @@ export function sshFor(inventory: string) {
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   };
 }
-
-export function changedTotal(json: any): number {
-  return json?.changed ?? -1;
-}

@@ -37,7 +37,7 @@ export async function liveRun(go: (onEvent: (e: EngineEvent) => void) => Promise
   const details: string[] = [];
   const onEvent = (e: EngineEvent) => {
     if (e.type === 'host') {
-      if (e.status === 'connected') setTitle(e.host, 'connected');
+      if (e.status === 'connected') { setTitle(e.host, 'connected'); if (e.message) details.push(`  ${e.host.padEnd(12)} ${e.message}`); }
       else { failed.add(e.host); setTitle(e.host, `${e.status}: ${e.message ?? ''}`); lines.get(e.host)?.finish(new Error(`${e.host} ${e.status}`)); }
       return;
     }

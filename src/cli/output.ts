@@ -41,7 +41,10 @@ export function formatEvent(e: EngineEvent, o: OutputOptions): string[] {
   const c = C(o.color);
   if (e.type === 'play') return [c.bold(`PLAY ${e.play}`) + c.dim(` [${e.hosts.join(', ') || 'no hosts'}]`)];
   if (e.type === 'host') {
-    if (e.status === 'connected') return o.verbose ? [c.dim(`  ${e.host.padEnd(12)} connected`)] : [];
+    if (e.status === 'connected') {
+      if (e.message) return [c.yellow(`  ${e.host.padEnd(12)} ${e.message}`)]; // a host key was recorded: always say so
+      return o.verbose ? [c.dim(`  ${e.host.padEnd(12)} connected`)] : [];
+    }
     return [c.red(`  ${e.host.padEnd(12)} ${e.status.toUpperCase()}: ${e.message ?? ''}`)];
   }
   if (e.status === 'ok' && !o.verbose && e.notes.length === 0 && e.warnings.length === 0) return [];

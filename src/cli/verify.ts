@@ -5,7 +5,6 @@ import { loadInventory } from '../inventory/load.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { runPlaybook } from '../engine/run.js';
 import { builtinPlaybook, packageRoot, sshTransportFor } from '../api.js';
-import { InputError } from '../util/input.js';
 import type { TaskEvent } from '../engine/types.js';
 
 export interface CheckRow { host: string; check: string; pass: boolean; reason: string }
@@ -62,4 +61,3 @@ export function verifyCommand(addRunOptions: (c: Command) => Command): Command {
   });
   return c;
 }
-export { InputError };

@@ -77,16 +77,15 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
   const needed = inv.hosts.filter((h) => playHosts.some((l) => l.includes(h.name)));
 
   const states = new Map<string, HostState>();
-  // 2. render every task for every reachable host before anything changes: bad arguments stop the run here
+  // Rendering: every task for every host, before anything changes; bad arguments stop the run (exit 2)
   const rendered = new Map<string, TaskInstance[][]>(); // host -> play index -> tasks
   const handlersRendered = new Map<string, TaskInstance[][]>();
   const issues: InputIssue[] = [];
   const renderTasks = (list: TaskSpec[], pi: number, kind: string, entry: HostEntry, facts: Facts): TaskInstance[] => {
     const ctx = renderContext(inv, entry, facts);
-    const st = { session: { name: entry.name } };
     const out: TaskInstance[] = [];
     list.forEach((spec, ti) => {
-      const issue = (msg: string, sub?: (string | number)[]) => issues.push({ file: spec.where.file, line: spec.where.line, col: spec.where.col, path: pathString(sub ?? spec.where.path), message: `task "${spec.name}" on ${st.session.name}: ${msg}` });
+      const issue = (msg: string, sub?: (string | number)[]) => issues.push({ file: spec.where.file, line: spec.where.line, col: spec.where.col, path: pathString(sub ?? spec.where.path), message: `task "${spec.name}" on ${entry.name}: ${msg}` });
       try {
         let items: unknown[] = [undefined];
         if (spec.loop !== undefined) {
@@ -117,31 +116,34 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
     });
     return out;
   };
-  // 0. preflight, before any host is contacted: every task renders and its arguments validate (with placeholder facts)
-  const preflight = (): InputIssue[] => {
-    const found: InputIssue[] = [];
-    for (const h of needed) {
-      o.plays.forEach((p, pi) => {
-        if (!playHosts[pi]!.includes(h.name)) return;
-        try { if (!evalWhen(p.when, renderContext(inv, h, STUB_FACTS))) return; } catch { return; }
-        renderTasks(p.tasks, pi, 't', h, STUB_FACTS);
-        renderTasks(p.handlers, pi, 'h', h, STUB_FACTS);
-      });
-    }
-    found.push(...issues.splice(0));
-    return found;
+  /** Every play's tasks and handlers for one host (none for a play whose `when` is false); problems go to `issues`. */
+  const renderHost = (entry: HostEntry, facts: Facts) => {
+    const tasks: TaskInstance[][] = [];
+    const handlers: TaskInstance[][] = [];
+    o.plays.forEach((p, pi) => {
+      let on = playHosts[pi]!.includes(entry.name);
+      try { on &&= evalWhen(p.when, renderContext(inv, entry, facts)); } catch (e) {
+        if (!(e instanceof RenderError)) throw e;
+        issues.push({ file: p.where.file, line: p.where.line, col: p.where.col, path: 'when', message: `play "${p.name}" on ${entry.name}: ${e.message}` });
+        on = false;
+      }
+      tasks.push(on ? renderTasks(p.tasks, pi, 't', entry, facts) : []);
+      handlers.push(on ? renderTasks(p.handlers, pi, 'h', entry, facts) : []);
+    });
+    return { tasks, handlers };
+  };
+  /** The issues found so far, each problem once (the same task fails the same way on every host). */
+  const takeIssues = (): InputIssue[] => {
+    const seen = new Set<string>();
+    return issues.splice(0).filter((i) => { const k = i.line + i.path + i.message.replace(/ on \S+:/, ''); return seen.has(k) ? false : (seen.add(k), true); });
   };
   const newRecap = (host: string): HostRecap => ({ host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, warnings: [] });
 
-  {
-    const pre = preflight();
-    if (pre.length) {
-      const seen = new Set<string>();
-      throw new InputError(pre.filter((i) => { const k = i.line + i.path + i.message.replace(/ on \S+:/, ''); return seen.has(k) ? false : (seen.add(k), true); }));
-    }
-  }
+  // preflight, before any host is contacted: every task renders and its arguments validate (with placeholder facts)
+  for (const h of needed) renderHost(h, STUB_FACTS);
+  if (issues.length) throw new InputError(takeIssues());
 
-  // 1. connect, lock, facts — all hosts in parallel
+  // connect, lock, facts — all hosts in parallel
   const sem = new Semaphore(forks);
   await Promise.all(needed.map(async (h) => {
     await sem.acquire();
@@ -153,7 +155,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
     try {
       await session.open();
       st.alive = true;
-      emit({ type: 'host', host: h.name, status: 'connected' });
+      emit({ type: 'host', host: h.name, status: 'connected', message: t.hostKeyNote ?? undefined });
     } catch (e) {
       st.unreachable = true;
       st.recap.unreachable = true;
@@ -166,17 +168,16 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
 
   for (const st of states.values()) {
     if (!st.alive) continue;
-    const { entry, facts } = st.session;
-    rendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) && evalWhen(p.when, renderContext(inv, entry, facts)) ? renderTasks(p.tasks, pi, 't', entry, facts) : [])));
-    handlersRendered.set(st.session.name, o.plays.map((p, pi) => (playHosts[pi]!.includes(st.session.name) ? renderTasks(p.handlers, pi, 'h', entry, facts) : [])));
+    const r = renderHost(st.session.entry, st.session.facts);
+    rendered.set(st.session.name, r.tasks);
+    handlersRendered.set(st.session.name, r.handlers);
   }
   if (issues.length) {
     await closeAll();
-    const seen = new Set<string>();
-    throw new InputError(issues.filter((i) => { const k = i.line + i.path + i.message.replace(/ on \S+:/, ''); return seen.has(k) ? false : (seen.add(k), true); }));
+    throw new InputError(takeIssues());
   }
 
-  // 3. plays
+  // plays
   let globalGen = 0;
   const interrupted = () => o.signal?.aborted === true;
   const ctxFor = (st: HostState, t: TaskInstance): TaskCtx<unknown> => ({ host: st.session.entry, facts: st.session.facts, inventory: inv, args: t.args, flags, dryRun: o.mode === 'plan' });

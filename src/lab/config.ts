@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { InventoryLike, LabConfig, LabDisk, LabHost, LabNetwork, LabNic } from './types.js';
+import { parseSize } from '../util/size.js';
 
 export const LAB_NAME_RE = /^[a-z0-9-]{1,12}$/;
 
@@ -29,15 +30,6 @@ export function inSubnet(ip: string, cidr: string): boolean {
   const { base, size } = parseCidr(cidr);
   const n = ipToInt(ip);
   return n > base && n < base + size - 1;
-}
-
-/** Parses 2G, 64M, 1000M, 512K, 1T or plain bytes (binary units). */
-export function parseSize(s: string | number): number {
-  if (typeof s === 'number') return s;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$/i.exec(s);
-  if (!m) throw new Error(`invalid size: ${s}`);
-  const mult: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-  return Math.floor(Number(m[1]) * mult[m[2]!.toUpperCase()]!);
 }
 
 /** Short, stable interface name (<= 15 chars): cf + 8 hex. */

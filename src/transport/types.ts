@@ -40,6 +40,8 @@ export interface Transport {
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   hold(command: string): Promise<HeldCommand>;
   close(): Promise<void>;
+  /** set by connect() when it recorded a host key it did not know (--accept-new-host-keys) */
+  hostKeyNote?: string | null;
   /** called when the connection is lost after connect() */
   onLost?: (err: Error) => void;
 }

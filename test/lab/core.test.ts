@@ -91,6 +91,7 @@ describe.skipIf(!isRoot)('core engine on real SSH hosts', () => {
     expect(r.stdout + r.stderr).toContain('--accept-new-host-keys');
     const ok = cli(['up', inv, '--accept-new-host-keys']);
     expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/a1 +accepted new host key ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}, recorded in /);
     expect(readFileSync(kh, 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
     expect(cli(['up', inv]).code).toBe(0);
   });

@@ -2,20 +2,17 @@
 // changes nothing, 30 HTTP requests through the VIP reach both real servers, a foreign IPVS service is left alone,
 // teardown removes exactly what was built.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { CLI, isRoot, ROOT, sshFor } from '../helpers.js';
+import { cliJson, isRoot, ROOT, sshFor } from '../helpers.js';
 
 const INV = resolve(ROOT, 'inventory/lab.yaml');
 const ssh = sshFor(INV);
 const enabled = isRoot && process.env.CLUSTERFORM_SKIP_LAB !== '1';
 
 function run(playbook: string): { code: number; json: any; stderr: string; failed: string } {
-  const r = spawnSync('node', [CLI, 'run', resolve(ROOT, playbook), '-i', INV, '-y', '--json'], { encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 300_000 });
-  let json: any = null;
-  try { json = JSON.parse(r.stdout); } catch { /* keep null */ }
-  const failed = JSON.stringify((json?.events ?? []).filter((e: any) => e.status === 'failed' || e.type === 'host'));
-  return { code: r.status ?? -1, json, stderr: r.stderr.slice(-2000), failed };
+  const r = cliJson(['run', resolve(ROOT, playbook), '-i', INV, '-y']);
+  const failed = JSON.stringify((r.json?.events ?? []).filter((e: any) => e.status === 'failed' || e.type === 'host'));
+  return { code: r.code, json: r.json, stderr: r.stderr.slice(-2000), failed };
 }
 
 describe.skipIf(!enabled)('LVS-DR lab', () => {

@@ -12,15 +12,18 @@ const DOS_EXTENDED_TYPES = new Set(['5', 'f', '85']);
 
 /**
  * Flags for running the script: `sfdisk ${SFDISK_FLAGS} DISK < script`.
- * - `--no-reread --no-tell-kernel`: the disk is shared; sfdisk must not try BLKRRPART (fails/lies
- *   on a disk in use) and the kernel is told by the caller instead: run `partx -u DISK` on EVERY host
+ * - no `--no-reread`: sfdisk first checks with BLKRRPART that no-one on this host uses the disk, and refuses
+ *   otherwise (libfdisk skips that check on loop devices; clusterform's own guard runs before it in any case).
+ * - `--no-tell-kernel`: the kernel is told by the caller instead: run `partx -u DISK` on EVERY host
  *   attached to the disk and check /proc/partitions (the rereadpt exit code is not trustworthy).
  * - `--wipe always`: remove stale signatures on the whole device before writing the new label.
  * - `--wipe-partitions always`: remove stale filesystem signatures inside the new partitions, so a
  *   later mkfs step cannot mistake leftovers of an earlier layout for a wanted filesystem.
  * Only run it after compareLayout() returned 'blank'.
  */
-export const SFDISK_FLAGS: readonly string[] = ['--no-reread', '--no-tell-kernel', '--wipe', 'always', '--wipe-partitions', 'always'];
+export const SFDISK_FLAGS: readonly string[] = ['--no-tell-kernel', '--wipe', 'always', '--wipe-partitions', 'always'];
+/** Flags for rewriting a table while keeping some partitions (planRepartition): nothing is wiped by sfdisk itself. */
+export const SFDISK_KEEP_FLAGS: readonly string[] = ['--no-tell-kernel', '--wipe', 'never', '--wipe-partitions', 'never'];
 
 export class LayoutError extends Error {
   override name = 'LayoutError';
@@ -249,4 +252,105 @@ export function compareLayout(current: PartitionTable | null, wanted: WantedLayo
     }
   }
   return { status: 'same' };
+}
+
+/** What --force-disks does to one partition of a table that has the wanted label but not the wanted layout. */
+export interface RepartitionRow {
+  number: number;
+  /** keep: same number, type, start and size (its data stays); create: new; replace: the number exists with another
+   *  start, size or type (its data is destroyed); remove: not wanted any more (its data is destroyed) */
+  action: 'keep' | 'create' | 'replace' | 'remove';
+  start: number;
+  /** sectors; null = the rest of the disk (or of the extended partition) */
+  size: number | null;
+  type: string;
+  extended?: boolean;
+  uuid?: string;
+  was?: { start: number; size: number; type: string };
+}
+
+export interface Repartition {
+  rows: RepartitionRow[];
+  /** sfdisk script with explicit starts: kept partitions do not move (and keep their ids) */
+  script: string;
+  /** numbers of the current partitions whose data is destroyed (replaced or removed) */
+  destroyed: number[];
+  /** numbers that are new or replaced: wiped after the table is written */
+  fresh: number[];
+  /** set when a wanted partition would take another number than the one it has now (dos primaries run out) */
+  renumbered?: string;
+}
+
+const isExtendedType = (t: string) => DOS_EXTENDED_TYPES.has(t.toLowerCase().replace(/^0x/, ''));
+
+/**
+ * Plan a new table for a disk whose label and sector size are the wanted ones: partitions that already have the
+ * wanted number, type and size, and do not overlap the partitions before them, are kept exactly where they are; only
+ * the others are (re)created. Pure.
+ */
+export function planRepartition(current: PartitionTable, wanted: WantedLayout): Repartition {
+  const grain = MIB / current.sectorSize;
+  const cur = new Map(current.partitions.map((p) => [partitionNumber(p.node), p]));
+  const rows: RepartitionRow[] = [];
+  let pos = grain;
+  let ext: { start: number; end: number; fresh: boolean } | undefined;
+  for (const w of wanted.partitions) {
+    const c = cur.get(w.number);
+    const was = c ? { start: c.start, size: c.size, type: c.type } : undefined;
+    if (w.role === 'extended') {
+      const minStart = alignUp(pos, grain);
+      const keep = !!c && isExtendedType(c.type) && c.start >= minStart;
+      const start = keep ? c!.start : minStart;
+      rows.push({ number: w.number, action: keep ? 'keep' : c ? 'replace' : 'create', start, size: keep ? c!.size : null, type: w.type, extended: true, was });
+      ext = { start, end: keep ? c!.start + c!.size : Number.MAX_SAFE_INTEGER, fresh: !keep };
+      pos = start;
+      continue;
+    }
+    const minStart = alignUp(pos + (w.logical ? 1 : 0), grain);
+    const sizeOk = !!c && (w.sizeSectors === null ? c.size >= grain : c.size === w.sizeSectors);
+    const inside = !w.logical || (!!ext && !ext.fresh && !!c && c.start + c.size <= ext.end);
+    const keep = !!c && sameType(current.label, c.type, w.type) && sizeOk && c.start >= minStart && inside;
+    const start = keep ? c!.start : minStart;
+    const size = keep ? c!.size : w.sizeSectors;
+    rows.push({ number: w.number, action: keep ? 'keep' : c ? 'replace' : 'create', start, size, type: w.type, uuid: keep ? c!.uuid : undefined, was });
+    pos = start + (size ?? 0);
+  }
+  const wantedNumbers = new Set(wanted.partitions.map((p) => p.number));
+  for (const [n, c] of cur) if (!wantedNumbers.has(n)) rows.push({ number: n, action: 'remove', start: c.start, size: c.size, type: c.type, was: { start: c.start, size: c.size, type: c.type } });
+  rows.sort((a, b) => a.number - b.number);
+
+  // the n-th data partition must keep its number: a dos table that runs out of primaries renumbers the last one
+  const curData = [...cur].filter(([, p]) => !isExtendedType(p.type)).map(([n]) => n).sort((a, b) => a - b);
+  const moved = curData.map((n, i) => [n, wanted.deviceNumbers[i]] as const).filter(([n, w]) => w !== undefined && n !== w);
+  const renumbered = moved.length
+    ? moved.map(([n, w]) => `the ${ordinal(curData.indexOf(n) + 1)} partition of the layout is partition ${n} now and would become partition ${w}`).join('; ')
+    : undefined;
+
+  const lines = [`label: ${current.label}`, ...(current.id ? [`label-id: ${current.id}`] : []), 'unit: sectors', ''];
+  for (const r of rows) {
+    if (r.action === 'remove') continue;
+    lines.push(`start=${r.start}, size=${r.size === null ? '+' : r.size}, type=${r.type}${r.uuid && current.label === 'gpt' ? `, uuid=${r.uuid}` : ''}`);
+  }
+  return {
+    rows,
+    script: lines.join('\n') + '\n',
+    destroyed: rows.filter((r) => r.action === 'replace' || r.action === 'remove').map((r) => r.number),
+    fresh: rows.filter((r) => (r.action === 'create' || r.action === 'replace') && !r.extended).map((r) => r.number),
+    renumbered,
+  };
+}
+
+function ordinal(n: number): string {
+  return n === 1 ? '1st' : n === 2 ? '2nd' : n === 3 ? '3rd' : `${n}th`;
+}
+
+/** The rows as a table for `plan`: what --force-disks keeps, creates and destroys. */
+export function renderRepartition(r: Repartition, sectorSize: number): string {
+  const rows = [['#', 'action', 'start', 'sectors', 'MiB', 'type', 'now']];
+  for (const x of r.rows) {
+    const what = x.action === 'keep' ? 'keep (data stays)' : x.action === 'create' ? 'create' : x.action === 'replace' ? 'REPLACE (data destroyed)' : 'REMOVE (data destroyed)';
+    const now = x.was ? `start ${x.was.start}, ${x.was.size} sectors, type ${x.was.type}` : '-';
+    rows.push([String(x.number), what, String(x.start), x.size === null ? 'rest' : String(x.size), x.size === null ? 'rest' : mib(x.size, sectorSize), x.extended ? `${x.type} (extended)` : x.type, now]);
+  }
+  return table(rows);
 }

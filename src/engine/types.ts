@@ -45,6 +45,19 @@ export interface TaskCtx<A> {
   flags: RunFlags;
   /** true in `plan` */
   dryRun: boolean;
+  /**
+   * For a once-task whose module has `peers`: what every other member of the play reported at the moment the task
+   * runs (read then, not earlier), or why a member could not be read (left out by --limit, unreachable, failed).
+   */
+  peers?: PeerView[];
+}
+
+/** One other member of a play, as a once-task sees it. */
+export interface PeerView {
+  host: string;
+  /** the module's `peers` sections as read on that host; absent when `missing` says why */
+  res?: ProbeResult;
+  missing?: string;
 }
 
 export interface RunFlags {
@@ -63,6 +76,12 @@ export interface ModuleDef<A = any, S = any> {
   parse(res: ProbeResult, ctx: TaskCtx<A>): S;
   /** pure: state + wanted → changes ([] = ok) */
   plan(state: S, ctx: TaskCtx<A>): Plan;
+  /**
+   * Read-only snippets run on every other member of the play when this module runs as a once-task (e.g. what each
+   * member holds open on a shared disk). The results reach `plan` as `ctx.peers`; members of the play left out by
+   * --limit, unreachable or failed are listed there too, so the module can refuse to change what they share.
+   */
+  peers?(ctx: TaskCtx<A>): Record<string, string>;
 }
 
 export function defineModule<A, S>(m: ModuleDef<A, S>): ModuleDef<A, S> {

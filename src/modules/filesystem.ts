@@ -4,7 +4,15 @@ import { defineModule, type Action } from '../engine/types.js';
 import { partitionDevice } from '../disk/layout.js';
 import { BLKID_EXIT_AMBIVALENT, BLKID_EXIT_NOTHING_FOUND, parseBlkidExport } from '../parsers/blkid.js';
 import { cmd } from '../util/shell.js';
-import { errText, haOf, IN_USE_SH, parseInUse, resolveSh, servicePartition } from './ha-common.js';
+import {
+  diskObjections, digestOf, errText, guardSh, haOf, IN_USE_SH, objectionText, parseInUse, peerDiskReads, resolveSh, servicePartition,
+  type StateCmds,
+} from './ha-common.js';
+
+/** What mkfs depends on: the signatures blkid finds on partition n (re-checked on the host right before mkfs). */
+const partState = (n: number): StateCmds => [['blkid', `[ -b "\${P}${n}" ] || exit 0\nblkid -p -o export "\${P}${n}"`]];
+/** The partition and the whole disk: what must not be held anywhere while mkfs runs on partition n. */
+const devsOf = (n: number) => (d: string) => [partitionDevice(d, n), d];
 
 const args = z
   .object({
@@ -24,7 +32,9 @@ interface State {
   found: string[];
   labelNow?: string;
   error?: string;
+  /** every in-use line on this host (the plan keeps those about this partition and the whole disk) */
   inUse: string[];
+  digest: string;
 }
 
 export const filesystem = defineModule<Args, State>({
@@ -37,14 +47,14 @@ export const filesystem = defineModule<Args, State>({
     const r = resolveSh(ha.shared_disk);
     return {
       dev: `${r}\nprintf '%s\\n' "$D"\nif [ -b "\${P}${n}" ]; then echo yes; else echo no; fi`,
-      blkid: `${r}\n[ -b "\${P}${n}" ] || exit 0\nblkid -p -o export "\${P}${n}"`,
+      blkid: `${r}\n${partState(n)[0]![1]}`,
       inuse: `${r}\n${IN_USE_SH}`,
     };
   },
   parse(res, ctx) {
     const ha = haOf(ctx);
     const n = servicePartition(ha, ctx.args.service);
-    const st: State = { dev: '', part: '', exists: false, found: [], inUse: [] };
+    const st: State = { dev: '', part: '', exists: false, found: [], inUse: [], digest: digestOf(res, partState(n)) };
     if (!res.dev || res.dev.rc !== 0) {
       st.missing = (res.dev?.err || 'no answer').trim();
       return st;
@@ -67,13 +77,23 @@ export const filesystem = defineModule<Args, State>({
       } else if (bl.rc === BLKID_EXIT_AMBIVALENT) st.found.push('several signatures (blkid: ambivalent result)');
       else if (bl.rc !== BLKID_EXIT_NOTHING_FOUND) st.error = `blkid -p ${st.part} failed (exit ${bl.rc}): ${bl.err.trim()}`;
     }
-    st.inUse = parseInUse(res.inuse?.out ?? '').filter((l) => l.split(' ')[1] === st.part || l === `holder ${st.part.replace(/^\/dev\//, '')}`);
+    st.inUse = parseInUse(res.inuse?.out ?? '');
     return st;
   },
+  peers: (ctx) => peerDiskReads(haOf(ctx).shared_disk),
   plan(st, ctx) {
     const host = ctx.host.name;
     if (st.missing) return { changes: [], refuse: `shared disk not found on ${host}: ${st.missing}` };
     if (st.error) return { changes: [], refuse: st.error };
+    const n = servicePartition(haOf(ctx), ctx.args.service);
+    const guard: Action = {
+      kind: 'sh',
+      desc: `re-check on the host: ${st.part} holds what was read (sha256 ${st.digest.slice(0, 12)}…) and nothing holds it or ${st.dev}`,
+      script: guardSh(haOf(ctx).shared_disk, partState(n), st.digest, {
+        sh: `{ ${IN_USE_SH}\n} | awk -v a="$P${n}" -v b="$D" '$2 == a || $2 == b || $2 == "-"'`,
+        what: st.part,
+      }),
+    };
     const mkfs: Action = {
       kind: 'sh',
       desc: `mkfs -t ext3 -q${ctx.args.label ? ` -L ${ctx.args.label}` : ''} ${st.part}`,
@@ -88,12 +108,13 @@ export const filesystem = defineModule<Args, State>({
       if (ctx.args.label && st.labelNow !== ctx.args.label) notes.push(`label is ${JSON.stringify(st.labelNow ?? '')}, wanted ${ctx.args.label} (not changed)`);
       return { changes: [], notes };
     }
-    if (st.inUse.length) return { changes: [], refuse: `${st.part} is in use on ${host} (${st.inUse.join('; ')}) and holds ${st.found.join(', ') || 'no file system'}: refusing to create a file system on it, even with --force-disks.` };
-    if (st.found.length === 0) return { changes: [{ summary: `create ext3 on ${st.part} (service ${ctx.args.service})`, actions: [mkfs] }] };
+    const objections = diskObjections(ctx, st.inUse, devsOf(n), st.dev);
+    if (objections.length) return { changes: [], refuse: objectionText(`create a file system on ${st.part} (it holds ${st.found.join(', ') || 'no file system'})`, objections) };
+    if (st.found.length === 0) return { changes: [{ summary: `create ext3 on ${st.part} (service ${ctx.args.service})`, actions: [guard, mkfs] }] };
     if (!ctx.flags.forceDisks)
       return { changes: [], refuse: `${st.part} (service ${ctx.args.service}) holds ${st.found.join(', ')}, wanted ext3: refusing to overwrite it. If its data may be destroyed, run again with --force-disks.` };
     return {
-      changes: [{ summary: `--force-disks: replace ${st.found.join(', ')} on ${st.part} by ext3`, actions: [{ kind: 'sh', desc: `wipefs -a ${st.part}`, script: cmd(['wipefs', '-q', '-a', st.part]) }, mkfs] }],
+      changes: [{ summary: `--force-disks: replace ${st.found.join(', ')} on ${st.part} by ext3`, actions: [guard, { kind: 'sh', desc: `wipefs -a ${st.part}`, script: cmd(['wipefs', '-q', '-a', st.part]) }, mkfs] }],
       warnings: [`--force-disks: ${st.found.join(', ')} on ${st.part} destroyed`],
     };
   },

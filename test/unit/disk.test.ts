@@ -4,6 +4,7 @@ import { parseSfdiskDump, parseSfdiskJson, partitionNumber, type PartitionTable 
 import {
   compareLayout,
   GPT_LINUX_FS,
+  planRepartition,
   partitionDevice,
   sfdiskScript,
   wantedLayout,
@@ -215,5 +216,48 @@ describe('compareLayout', () => {
     const t = parseSfdiskJson(fx('sfdisk-json.dos6.loop.json'))!;
     t.partitions[3]!.type = 'f';
     expect(compareLayout(t, want('dos', ['10M', '10M', '100M', '10M', '10M', 'rest']), [])).toEqual({ status: 'same' });
+  });
+});
+
+describe('planRepartition (--force-disks keeps what does not change)', () => {
+  const cur = (n: string) => parseSfdiskDump(fx(`sfdisk-dump.${n}.loop.txt`))!;
+  const act = (r: ReturnType<typeof planRepartition>) => r.rows.map((x) => `${x.number}:${x.action}`).join(' ');
+  it.each([
+    // captured table, wanted sizes, label → actions, destroyed, wiped after
+    ['dos4', 'dos', ['10M', '10M', '1000M', '200M'], '1:keep 2:keep 3:keep 4:replace', [4], [4]],
+    ['gpt4', 'gpt', ['10M', '10M', '1000M', '100M', '50M'], '1:keep 2:keep 3:keep 4:keep 5:create', [], [5]],
+    ['dos6', 'dos', ['10M', '10M', '100M', '10M', '20M', 'rest'], '1:keep 2:keep 3:keep 4:keep 5:keep 6:replace 7:replace', [6, 7], [6, 7]],
+    // shrinking a middle partition leaves a gap: the later ones stay where they are
+    ['gpt6', 'gpt', ['10M', '10M', '50M', '10M', '10M', 'rest'], '1:keep 2:keep 3:replace 4:keep 5:keep 6:keep', [3], [3]],
+    // growing a middle partition moves every later one
+    ['gpt4', 'gpt', ['10M', '10M', '1010M', '100M'], '1:keep 2:keep 3:replace 4:replace', [3, 4], [3, 4]],
+    // a service removed: its partition goes; the existing 5th may stay as the rest-of-disk one (compareLayout: any size)
+    ['gpt6', 'gpt', ['10M', '10M', '100M', '10M', 'rest'], '1:keep 2:keep 3:keep 4:keep 5:keep 6:remove', [6], []],
+  ] as const)('%s → %j', (n, label, sizes, actions, destroyed, fresh) => {
+    const r = planRepartition(cur(n), want(label, [...sizes]));
+    expect(act(r)).toBe(actions);
+    expect(r.destroyed).toEqual(destroyed);
+    expect(r.fresh).toEqual(fresh);
+    expect(r.renumbered).toBeUndefined();
+  });
+  it('kept partitions are written at their exact start and size, with the disk id and (gpt) partition uuids kept', () => {
+    const r = planRepartition(cur('gpt4'), want('gpt', ['10M', '10M', '1000M', '100M', '50M']));
+    expect(r.script).toBe([
+      'label: gpt', 'label-id: 4F968CD5-5782-C349-B831-54FDAA8E12CA', 'unit: sectors', '',
+      `start=2048, size=20480, type=${GPT_LINUX_FS}, uuid=39282382-F1C0-6345-BE6D-F3021669E2F1`,
+      `start=22528, size=20480, type=${GPT_LINUX_FS}, uuid=80A9E6FA-DE93-D04B-B3C9-DA268812F297`,
+      `start=43008, size=2048000, type=${GPT_LINUX_FS}, uuid=115C6705-8C63-104C-B665-464D2F56E180`,
+      `start=2091008, size=204800, type=${GPT_LINUX_FS}, uuid=D8F27ED3-612E-1042-81E1-594BD787AD9B`,
+      `start=2295808, size=102400, type=${GPT_LINUX_FS}`, '',
+    ].join('\n'));
+  });
+  it('dos: a 5th partition would renumber the 4th primary → renumbered is set', () => {
+    const r = planRepartition(cur('dos4'), want('dos', ['10M', '10M', '1000M', '100M', '50M']));
+    expect(r.renumbered).toBe('the 4th partition of the layout is partition 4 now and would become partition 5');
+  });
+  it('dos with an extended partition: a new logical partition keeps every existing number', () => {
+    const r = planRepartition(cur('dos6'), want('dos', ['10M', '10M', '100M', '10M', '10M', '100M', 'rest']));
+    expect(r.renumbered).toBeUndefined();
+    expect(act(r)).toBe('1:keep 2:keep 3:keep 4:keep 5:keep 6:keep 7:replace 8:create');
   });
 });

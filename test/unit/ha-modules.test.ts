@@ -1,7 +1,7 @@
 // HA modules: parse + plan on outputs recorded from real tools (test/fixtures/ha/capture.sh, a 64 MiB loop device).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ModuleDef, ProbeResult, SectionResult, TaskCtx } from '../../src/engine/types.js';
+import type { ModuleDef, PeerView, ProbeResult, SectionResult, TaskCtx } from '../../src/engine/types.js';
 import type { Facts } from '../../src/facts/facts.js';
 import { diskLayout } from '../../src/modules/disk_layout.js';
 import { partitionTable } from '../../src/modules/partition_table.js';
@@ -16,7 +16,7 @@ import { modules } from '../../src/modules/index.js';
 import { parseViewNumber } from '../../src/parsers/clusterconf.js';
 
 const cap: Record<string, SectionResult> = JSON.parse(readFileSync(new URL('../fixtures/ha/captures.json', import.meta.url), 'utf8'));
-const rawQa = readFileSync('/work/shared/reference/raw-qa-output.verbatim', 'utf8');
+const rawQa = readFileSync(new URL('../fixtures/raw-qa.txt', import.meta.url), 'utf8');
 const ok = (out: string): SectionResult => ({ out, err: '', rc: 0 });
 const fail = (rc: number, err = ''): SectionResult => ({ out: '', err, rc });
 
@@ -38,7 +38,7 @@ const facts = (over: Partial<Facts> = {}): Facts => ({
   features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: false }, tools: {}, ...over,
 });
 
-function ctx<A>(args: A, o: { force?: boolean; dryRun?: boolean; facts?: Facts; ha?: typeof ha; flags?: Record<string, unknown> } = {}): TaskCtx<A> {
+function ctx<A>(args: A, o: { force?: boolean; dryRun?: boolean; facts?: Facts; ha?: typeof ha; flags?: Record<string, unknown>; peers?: PeerView[] } = {}): TaskCtx<A> {
   const h = o.ha ?? ha;
   return {
     host: { name: 'node1', address: '10.0.0.1', ssh: {} as any, vars: {} },
@@ -47,6 +47,7 @@ function ctx<A>(args: A, o: { force?: boolean; dryRun?: boolean; facts?: Facts; 
     args,
     flags: { forceDisks: o.force ?? false, ...(o.flags ?? {}) },
     dryRun: o.dryRun ?? false,
+    peers: o.peers,
   };
 }
 
@@ -80,7 +81,11 @@ describe('disk_layout', () => {
     expect(p.refuse).toBeUndefined();
     expect(p.changes).toHaveLength(1);
     const script = p.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.script : '')).join('\n');
-    expect(script).toContain("printf '%s' 'label: dos\nunit: sectors\n\nsize=20480, type=83\nsize=20480, type=83\nsize=40960, type=83\nsize=32768, type=83\n' | sfdisk -q --no-reread --no-tell-kernel --wipe always --wipe-partitions always /dev/loop0");
+    // the first step re-checks on the host that the disk is still what the plan read, and that nothing holds it
+    expect(p.changes[0]!.actions[0]!.kind === 'sh' && p.changes[0]!.actions[0]!.desc).toMatch(/^re-check on the host/);
+    // no --no-reread: sfdisk's own in-use check (BLKRRPART) stays on
+    expect(script).toContain("printf '%s' 'label: dos\nunit: sectors\n\nsize=20480, type=83\nsize=20480, type=83\nsize=40960, type=83\nsize=32768, type=83\n' | sfdisk -q --no-tell-kernel --wipe always --wipe-partitions always /dev/loop0");
+    expect(script).not.toContain('--no-reread');
     expect(script).toContain('partx -u /dev/loop0');
     expect(script).toContain("for __p in loop0p1 loop0p2 loop0p3 loop0p4");
   });
@@ -102,19 +107,22 @@ describe('disk_layout', () => {
     const p = run(diskLayout, {}, disk('wholeext4'));
     expect(p.refuse).toContain('ext4');
   });
-  it('foreign + --force-disks → wipe, then write the table', () => {
-    const p = run(diskLayout, {}, disk('foreign'), { force: true });
+  it('foreign label (gpt, dos wanted) + --force-disks → guard, wipe every partition and the disk, then write the table', () => {
+    const gpt = ok(readFileSync(new URL('../fixtures/sfdisk-json.gpt4.loop.json', import.meta.url), 'utf8'));
+    const p = run(diskLayout, {}, disk('foreign', { sfdisk: gpt, wipefs: ok('0x200,,,gpt\n0x3fffe00,,,gpt\n0x1fe,,,PMBR\n') }), { force: true });
     expect(p.refuse).toBeUndefined();
     expect(p.changes).toHaveLength(1);
-    const s = p.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.script : '')).join('\n');
+    const steps = p.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.script : ''));
+    expect(p.changes[0]!.actions[0]!.kind === 'sh' && p.changes[0]!.actions[0]!.desc).toMatch(/^re-check on the host/);
+    const s = steps.slice(1).join('\n');
     expect(s).toContain('wipefs -q -a /dev/loop0p1');
-    expect(s).toContain('wipefs -q -a /dev/loop0');
+    expect(s).toContain('wipefs -q -a /dev/loop0\n');
     expect(s.indexOf('wipefs')).toBeLessThan(s.indexOf('sfdisk'));
   });
-  it('mounted partition → refuse even with --force-disks', () => {
+  it('mounted partition → refuse even with --force-disks, naming host, partition and holder', () => {
     const p = run(diskLayout, {}, disk('foreign', { inuse: ok('mount /dev/loop0p1 /mnt/data\n') }), { force: true });
     expect(p.changes).toEqual([]);
-    expect(p.refuse).toMatch(/in use .*mount \/dev\/loop0p1 \/mnt\/data.*not even with --force-disks/);
+    expect(p.refuse).toMatch(/--force-disks does not override this[\s\S]*node1: \/dev\/loop0p1 mounted on \/mnt\/data/);
   });
   it('too-small disk → refuse with the size found', () => {
     const p = run(diskLayout, {}, disk('blank', { size: ok('33554432 512\n') }));
@@ -129,7 +137,7 @@ describe('disk_layout', () => {
     const w = run(diskLayout, { state: 'absent', wipe: true }, disk('ha4'), { flags: { wipeDisks: true } });
     const s = w.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.script : '')).join('\n');
     expect(s).toMatch(/loop0p1[\s\S]*loop0p4[\s\S]*wipefs -q -a \/dev\/loop0\n/);
-    expect(run(diskLayout, { state: 'absent', wipe: true }, disk('ha4', { inuse: ok('mount /dev/loop0p3 /srv/nfs\n') }), { flags: { wipeDisks: true } }).refuse).toMatch(/in use/);
+    expect(run(diskLayout, { state: 'absent', wipe: true }, disk('ha4', { inuse: ok('mount /dev/loop0p3 /srv/nfs\n') }), { flags: { wipeDisks: true } }).refuse).toMatch(/must be free on every member[\s\S]*\/dev\/loop0p3 mounted on \/srv\/nfs/);
     expect(run(diskLayout, { state: 'absent', wipe: true }, disk('blank'), { flags: { wipeDisks: true } }).changes).toEqual([]);
   });
 });
@@ -158,7 +166,9 @@ describe('filesystem', () => {
   const fs = (blkid: SectionResult, exists = true, inuse = ''): ProbeResult => ({ dev: ok(`/dev/loop0\n${exists ? 'yes' : 'no'}\n`), blkid, inuse: ok(inuse) });
   it('no signature (only partition entry info) → mkfs ext3', () => {
     const p = run(filesystem, { service: 'nfs' }, fs(cap['p3.blank.blkid']!));
-    expect(p.changes[0]!.actions).toEqual([{ kind: 'sh', desc: 'mkfs -t ext3 -q /dev/loop0p3', script: 'mkfs -t ext3 -q /dev/loop0p3' }]);
+    const [guard, ...rest] = p.changes[0]!.actions;
+    expect(guard!.kind === 'sh' && guard!.desc).toMatch(/^re-check on the host: \/dev\/loop0p3 holds what was read/);
+    expect(rest).toEqual([{ kind: 'sh', desc: 'mkfs -t ext3 -q /dev/loop0p3', script: 'mkfs -t ext3 -q /dev/loop0p3' }]);
   });
   it('ext3 already → ok; smb maps to partition 4', () => {
     expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext3.blkid']!)).changes).toEqual([]);
@@ -167,8 +177,10 @@ describe('filesystem', () => {
   it('ext4 → refuse; with --force-disks → wipe + mkfs; mounted → refuse even with force', () => {
     expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!)).refuse).toMatch(/holds ext4, wanted ext3.*--force-disks/);
     const f = run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!), { force: true });
-    expect(f.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['wipefs -q -a /dev/loop0p3', 'mkfs -t ext3 -q /dev/loop0p3']);
-    expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!, true, 'mount /dev/loop0p3 /mnt\n'), { force: true }).refuse).toMatch(/in use/);
+    expect(f.changes[0]!.actions.slice(1).map((a) => (a as any).script)).toEqual(['wipefs -q -a /dev/loop0p3', 'mkfs -t ext3 -q /dev/loop0p3']);
+    expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!, true, 'mount /dev/loop0p3 /mnt\n'), { force: true }).refuse).toMatch(/node1: \/dev\/loop0p3 mounted on \/mnt/);
+    // another partition of the disk in use does not stop mkfs on this one
+    expect(run(filesystem, { service: 'nfs' }, fs(cap['p3.ext4.blkid']!, true, 'mount /dev/loop0p4 /mnt\n'), { force: true }).refuse).toBeUndefined();
   });
   it('partition not there yet: plan says so; apply refuses', () => {
     expect(run(filesystem, { service: 'nfs' }, fs(ok(''), false), { dryRun: true }).changes[0]!.summary).toBe('create ext3 on /dev/loop0p3 (after partitioning: the partition does not exist yet)');
@@ -259,5 +271,100 @@ describe('boot_timeout', () => {
     expect((p.changes[0]!.actions[0] as any).content).toBe('GRUB_DEFAULT=0\nGRUB_TIMEOUT=3\n');
     expect((p.changes[0]!.actions[1] as any).desc).toBe('grub2-mkconfig -o /boot/grub2/grub.cfg');
     expect(run(bootTimeout, { timeout: 3 }, { legacy: fail(1), grub2: fail(1), cfg: ok('') }).notes![0]).toMatch(/skipped/);
+  });
+});
+
+describe('shared disk: every member, the moment of change, what blank means', () => {
+  /** node2 as the once-task sees it: its own name for the disk and what holds it there */
+  const node2 = (inuse: string, dev = '/dev/vdc'): PeerView => ({ host: 'node2', res: { dev: ok(`${dev}\n`), inuse: ok(inuse) } });
+  it('peer modules read what each member holds', () => {
+    const c = ctx(diskLayout.args.parse({}));
+    expect(Object.keys(diskLayout.peers!(c))).toEqual(['dev', 'inuse']);
+    expect(Object.keys(filesystem.peers!(ctx(filesystem.args.parse({ service: 'nfs' }))))).toEqual(['dev', 'inuse']);
+  });
+  it('a partition mounted on node2 stops node1 from repartitioning, even with --force-disks (node2 names the disk /dev/vdc)', () => {
+    const p = run(diskLayout, {}, disk('foreign'), { force: true, peers: [node2('mount /dev/vdc1 /mnt/data\n')] });
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toContain('node2: /dev/vdc1 mounted on /mnt/data');
+  });
+  it('any holder kind on a member is named: open fd, device-mapper holder, raw binding, swap, cluster daemon', () => {
+    const p = run(diskLayout, {}, disk('blank'), { peers: [node2('open /dev/vdc2 pid 4242 (sbd)\nholder /dev/vdc3 dm-0\nraw /dev/vdc1 /dev/raw/raw1\nswap /dev/vdc4\ndaemon - pacemakerd running\n')] });
+    expect(p.changes).toEqual([]);
+    for (const t of ['node2: /dev/vdc2 open by pid 4242 (sbd)', 'node2: /dev/vdc3 held by dm-0', 'node2: /dev/vdc1 bound to /dev/raw/raw1', 'node2: /dev/vdc4 used as swap', 'node2: pacemakerd running'])
+      expect(p.refuse).toContain(t);
+  });
+  it('a member left out by --limit or unreachable: no change to the disk; nothing to change is still ok', () => {
+    for (const missing of ['left out by --limit', 'unreachable (connect ECONNREFUSED)']) {
+      const p = run(diskLayout, {}, disk('blank'), { peers: [{ host: 'node2', missing }] });
+      expect(p.changes).toEqual([]);
+      expect(p.refuse).toContain(`node2 is not in this run: ${missing}`);
+      expect(run(diskLayout, {}, disk('ha4'), { peers: [{ host: 'node2', missing }] }).refuse).toBeUndefined();
+    }
+    const f = run(filesystem, { service: 'nfs' }, { dev: ok('/dev/loop0\nyes\n'), blkid: cap['p3.blank.blkid']!, inuse: ok('') }, { peers: [{ host: 'node2', missing: 'left out by --limit' }] });
+    expect(f.refuse).toContain('node2 is not in this run: left out by --limit');
+  });
+  it('mkfs on partition 3 is stopped by node2 holding partition 3 or the whole disk, not partition 4', () => {
+    const fsres = { dev: ok('/dev/loop0\nyes\n'), blkid: cap['p3.blank.blkid']!, inuse: ok('') };
+    expect(run(filesystem, { service: 'nfs' }, fsres, { peers: [node2('mount /dev/vdc3 /mnt/x\n')] }).refuse).toContain('node2: /dev/vdc3 mounted on /mnt/x');
+    expect(run(filesystem, { service: 'nfs' }, fsres, { peers: [node2('open /dev/vdc pid 7 (dd)\n')] }).refuse).toContain('node2: /dev/vdc open by pid 7 (dd)');
+    expect(run(filesystem, { service: 'nfs' }, fsres, { peers: [node2('mount /dev/vdc4 /mnt/x\n')] }).refuse).toBeUndefined();
+  });
+  it('the guard re-checks the digest of exactly what was read: another table gives another digest', () => {
+    const a = run(diskLayout, {}, disk('blank'));
+    const b = run(diskLayout, {}, disk('blank', { wipefs: ok('0x1fe,,,dos\n') }), { force: true });
+    const digest = (p: typeof a) => /\[ "\$__cfd" != ([0-9a-f]{64}) \]/.exec((p.changes[0]!.actions[0] as any).script)![1];
+    expect(digest(a)).not.toBe(digest(b));
+    expect((a.changes[0]!.actions[0] as any).script).toMatch(/sfdisk --json "\$D"[\s\S]*blkid -p -o export "\$D"[\s\S]*wipefs -n -p[\s\S]*is in use now, nothing was written/);
+  });
+  it('no table, no signature, but data in the first MiBs → not blank: refused; --force-disks writes it', () => {
+    const res = disk('blank', { data: ok('nonzero 5231\n') });
+    const p = run(diskLayout, {}, res);
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toMatch(/5231 non-zero bytes in its first 16 MiB/);
+    expect(run(diskLayout, {}, disk('blank', { data: ok('nonzero 0\n') })).changes).toHaveLength(1);
+    expect(run(diskLayout, {}, res, { force: true }).changes).toHaveLength(1);
+  });
+  it('a GPT whose primary header is damaged (sfdisk fell back to the backup) is refused', () => {
+    const gpt = readFileSync(new URL('../fixtures/sfdisk-json.gpt4.loop.json', import.meta.url), 'utf8');
+    const damaged = { out: gpt, err: 'The primary GPT table is corrupt, but the backup appears OK, so that will be used.\n', rc: 0 };
+    const p = run(diskLayout, {}, disk('ha4', { sfdisk: damaged }), { ha: { ...ha, disk_label: 'gpt' as any } });
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toMatch(/partition table is damaged \(sfdisk: The primary GPT table is corrupt/);
+  });
+  it('down --wipe-disks refuses a disk that does not hold this inventory\'s layout', () => {
+    const p = run(diskLayout, { state: 'absent', wipe: true }, disk('foreign'), { flags: { wipeDisks: true } });
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toMatch(/refusing to wipe \/dev\/loop0: it does not hold this inventory's layout \(partition numbers are \[1\]/);
+    // ours: wiped, including the first 16 MiB, after the guard
+    const w = run(diskLayout, { state: 'absent', wipe: true }, disk('ha4'), { flags: { wipeDisks: true } });
+    expect(w.changes[0]!.actions.map((a) => (a.kind === 'sh' ? a.desc : ''))).toEqual([
+      expect.stringMatching(/^re-check on the host/), 'wipefs -a /dev/loop0p1 /dev/loop0p2 /dev/loop0p3 /dev/loop0p4 /dev/loop0', 'zero the first 16 MiB of /dev/loop0', 'partx -d /dev/loop0',
+    ]);
+    // a member holding the disk stops the wipe
+    expect(run(diskLayout, { state: 'absent', wipe: true }, disk('ha4'), { flags: { wipeDisks: true }, peers: [node2('mount /dev/vdc3 /srv/nfs\n')] }).refuse).toContain('node2: /dev/vdc3 mounted on /srv/nfs');
+  });
+  it('--force-disks growing the last service keeps partitions 1-3 where they are and wipes only 4', () => {
+    const grown = { ...ha, services: [ha.services[0]!, { ...ha.services[1]!, size: '20M' }] };
+    const p = run(diskLayout, {}, disk('ha4'), { force: true, ha: grown });
+    expect(p.refuse).toBeUndefined();
+    const c = p.changes[0]!;
+    expect(c.summary).toMatch(/keep 1, 2, 3; destroy 4; create nothing/);
+    expect(c.diff).toMatch(/4\s+REPLACE \(data destroyed\)/);
+    const steps = c.actions.map((a) => (a.kind === 'sh' ? a.script : ''));
+    const all = steps.join('\n');
+    expect(all).toContain('--wipe never --wipe-partitions never');
+    expect(all).not.toMatch(/wipefs -q -a '?\/dev\/loop0p[123]'?/);
+    expect(all).not.toMatch(/wipefs -q -a \/dev\/loop0\n/);
+    expect(all).toMatch(/start=2048, size=20480, type=83\nstart=22528, size=20480, type=83\nstart=43008, size=40960, type=83\nstart=83968, size=40960, type=83/);
+  });
+  it('--force-disks adding a 3rd service to a dos table with 4 primaries is refused: service 2 would move from 4 to 5', () => {
+    const more = { ...ha, services: [...ha.services, { name: 'web', address: '10.0.0.52', size: '4M', fstype: 'ext3' as const, mountpoint: '/srv/web' }] };
+    const p = run(diskLayout, {}, disk('ha4'), { force: true, ha: more });
+    expect(p.changes).toEqual([]);
+    expect(p.refuse).toMatch(/partition 4 now and would become partition 5/);
+  });
+  it('a partition given as the shared disk: the read fails with the reason, and the plan refuses with it', () => {
+    const p = run(diskLayout, {}, disk('blank', { dev: fail(4, '/dev/loop0p1 is a partition (/dev/loop0p1), not a whole disk: name the whole shared disk in ha.shared_disk\n') }));
+    expect(p.refuse).toMatch(/is a partition .* not a whole disk/);
   });
 });

@@ -10,7 +10,7 @@ import { defineModule } from '../engine/types.js';
 import { parseConfigVersion, parseViewNumber, renderClusterConf, renderClusterXml, stripVersion, type ClusterXmlContext } from '../parsers/clusterconf.js';
 import { unifiedDiff } from '../util/diff.js';
 import { q } from '../util/shell.js';
-import { backupSh, deviceNumbers, errText, haOf, stablePartitionPath, type Ha } from './ha-common.js';
+import { backupSh, deviceNumbers, errText, haOf, stableLinksSh, stableNameWarnings, stablePartitionPath, type Ha } from './ha-common.js';
 
 const args = z.object({ state: z.enum(['present', 'absent']).default('present') }).strict();
 type Args = z.infer<typeof args>;
@@ -18,7 +18,7 @@ type Args = z.infer<typeof args>;
 export const CLUSTER_XML = '/etc/cluster.xml';
 export const CLUSTER_CONF = '/etc/cluster/cluster.conf';
 
-interface State { current: string | null; managed: boolean }
+interface State { current: string | null; managed: boolean; links: string }
 
 export function clusterContext(cluster: string, ha: Ha, viewnumber: number): ClusterXmlContext {
   const nums = deviceNumbers(ha);
@@ -56,9 +56,10 @@ export const clusterConfig = defineModule<Args, State>({
   args,
   read(ctx) {
     const path = haOf(ctx).format === 'cman' ? CLUSTER_CONF : CLUSTER_XML;
-    return { conf: `cat ${q(path)}`, backup: backupSh(path) };
+    const ha = haOf(ctx);
+    return { conf: `cat ${q(path)}`, backup: backupSh(path), links: stableLinksSh(ha.shared_disk, deviceNumbers(ha).slice(2)) };
   },
-  parse: (res) => ({ current: res.conf?.rc === 0 ? res.conf.out : null, managed: /backup|absent/.test(res.backup?.out ?? '') }),
+  parse: (res) => ({ current: res.conf?.rc === 0 ? res.conf.out : null, managed: /backup|absent/.test(res.backup?.out ?? ''), links: res.links?.out ?? '' }),
   plan(st, ctx) {
     const ha = haOf(ctx);
     const path = ha.format === 'cman' ? CLUSTER_CONF : CLUSTER_XML;
@@ -74,8 +75,10 @@ export const clusterConfig = defineModule<Args, State>({
       return { changes: [], refuse: `cannot render ${path}: ${errText(e)}` };
     }
     const what = ha.format === 'cman' ? 'config_version' : 'config_viewnumber';
-    if (st.current === w.text) return { changes: [], notes: [`${path} up to date (${what} ${w.version})`] };
+    const warnings = stableNameWarnings(ha.shared_disk, deviceNumbers(ha).slice(2), st.links, path);
+    if (st.current === w.text) return { changes: [], notes: [`${path} up to date (${what} ${w.version})`], warnings };
     return {
+      warnings,
       changes: [{
         summary: `${st.current === null ? 'create' : 'update'} ${path} (${what} ${w.version})`,
         diff: unifiedDiff(st.current ?? '', w.text, path),

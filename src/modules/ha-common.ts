@@ -42,7 +42,29 @@ export function servicePartition(ha: Ha, name: string): number {
  * by-id/by-path disk, else the kernel naming of partitionDevice (`/dev/sdb3`, `/dev/loop0p3`).
  */
 export function stablePartitionPath(disk: string, n: number): string {
-  return /^\/dev\/disk\/by-(id|path)\//.test(disk) ? `${disk}-part${n}` : partitionDevice(disk, n);
+  return hasStableNames(disk) ? `${disk}-part${n}` : partitionDevice(disk, n);
+}
+
+/** True when the inventory names the shared disk by a udev by-id/by-path link, so its partitions have stable names. */
+export function hasStableNames(disk: string): boolean {
+  return /^\/dev\/disk\/by-(id|path)\//.test(disk);
+}
+
+/** Shell: `N yes|no` for each partition number: whether its stable link (`DISK-partN`) exists on this host. */
+export function stableLinksSh(disk: string, numbers: number[]): string {
+  if (!hasStableNames(disk)) return 'true';
+  return numbers.map((n) => `if [ -e ${q(`${disk}-part${n}`)} ]; then echo '${n} yes'; else echo '${n} no'; fi`).join('\n');
+}
+
+/**
+ * What the plan says about the names the configuration uses for the partitions: a kernel name (`/dev/sdb1`) can
+ * change between boots; a stable link that this host does not have (no udev) cannot be opened here.
+ */
+export function stableNameWarnings(disk: string, numbers: number[], linksOut: string | undefined, what: string): string[] {
+  if (!hasStableNames(disk))
+    return [`${what} names partitions by kernel name (${partitionDevice(disk, numbers[0]!)}…), which can change between boots: name the shared disk by /dev/disk/by-id/… or /dev/disk/by-path/… in ha.shared_disk (ls -l /dev/disk/by-id) to make them stable`];
+  const missing = (linksOut ?? '').split('\n').filter((l) => / no$/.test(l)).map((l) => `${disk}-part${l.split(' ')[0]}`);
+  return missing.length ? [`${what} names ${missing.join(', ')}, which this host does not have (no udev by-id links for the partitions yet?)`] : [];
 }
 
 /**

@@ -5,7 +5,7 @@ import { partitionDevice } from '../disk/layout.js';
 import { parseRawQa, render60RawRules, renderRawdevices } from '../parsers/raw.js';
 import { unifiedDiff } from '../util/diff.js';
 import { cmd, q } from '../util/shell.js';
-import { backupSh, deviceNumbers, errText, haOf, resolveSh } from './ha-common.js';
+import { backupSh, deviceNumbers, errText, hasStableNames, haOf, resolveSh, stableLinksSh, stableNameWarnings, stablePartitionPath } from './ha-common.js';
 
 const args = z.object({ state: z.enum(['present', 'absent']).default('present') }).strict();
 type Args = z.infer<typeof args>;
@@ -22,13 +22,15 @@ interface State {
   managed: boolean;
   bound: { raw: string; major: number; minor: number }[];
   rawTool: boolean;
+  links: string;
 }
 
-function bindings(ha: ReturnType<typeof haOf>, dev: string): { raw: string; device: string; n: number }[] {
+/** device: the stable name the configuration uses (survives a reboot); now: this boot's kernel name, for binding. */
+function bindings(ha: ReturnType<typeof haOf>, dev: string): { raw: string; device: string; now: string; n: number }[] {
   const [p1, p2] = deviceNumbers(ha);
   return [
-    { raw: ha.quorum.primary, device: partitionDevice(dev, p1!), n: p1! },
-    { raw: ha.quorum.shadow, device: partitionDevice(dev, p2!), n: p2! },
+    { raw: ha.quorum.primary, device: hasStableNames(ha.shared_disk) ? stablePartitionPath(ha.shared_disk, p1!) : partitionDevice(dev, p1!), now: partitionDevice(dev, p1!), n: p1! },
+    { raw: ha.quorum.shadow, device: hasStableNames(ha.shared_disk) ? stablePartitionPath(ha.shared_disk, p2!) : partitionDevice(dev, p2!), now: partitionDevice(dev, p2!), n: p2! },
   ];
 }
 
@@ -46,10 +48,11 @@ export const rawDevices = defineModule<Args, State>({
       conf: `cat ${q(path)}`,
       backup: backupSh(path),
       qa: `if command -v raw >/dev/null 2>&1; then echo tool; raw -qa 2>/dev/null; fi; true`,
+      links: stableLinksSh(ha.shared_disk, nums),
     };
   },
   parse(res) {
-    const st: State = { dev: '', majmin: {}, conf: null, managed: false, bound: [], rawTool: false };
+    const st: State = { dev: '', majmin: {}, conf: null, managed: false, bound: [], rawTool: false, links: res.links?.out ?? '' };
     if (!res.dev || res.dev.rc !== 0) st.missing = (res.dev?.err || 'no answer').trim();
     else st.dev = res.dev.out.trim();
     for (const line of (res.majmin?.out ?? '').split('\n')) {
@@ -69,8 +72,8 @@ export const rawDevices = defineModule<Args, State>({
     const f = ctx.facts;
     const path = f.features.udevRaw ? RAW_RULES : RAWDEVICES;
     const changes: Change[] = [];
-    const warnings: string[] = [];
     const notes: string[] = [];
+    const warnings = ctx.args.state === 'absent' ? [] : stableNameWarnings(ha.shared_disk, deviceNumbers(ha).slice(0, 2), st.links, path);
     if (ctx.args.state === 'absent') {
       const unbind: Action[] = [];
       for (const raw of [ha.quorum.primary, ha.quorum.shadow])
@@ -82,7 +85,7 @@ export const rawDevices = defineModule<Args, State>({
       return { changes, notes };
     }
     if (st.missing) return { changes: [], refuse: `shared disk ${ha.shared_disk} not found on ${ctx.host.name}: ${st.missing}` };
-    let want: { raw: string; device: string; n: number }[];
+    let want: ReturnType<typeof bindings>;
     let content: string;
     try {
       want = bindings(ha, st.dev);
@@ -105,13 +108,13 @@ export const rawDevices = defineModule<Args, State>({
     for (const w of want) {
       const mm = st.majmin[w.n];
       if (mm === null || mm === undefined) {
-        if (!ctx.dryRun) return { changes: [], refuse: `partition ${w.device} does not exist on ${ctx.host.name}; run partition_table first` };
-        bind.push({ kind: 'sh', desc: `raw ${w.raw} ${w.device} (after partitioning)`, script: cmd(['raw', w.raw, w.device]) });
+        if (!ctx.dryRun) return { changes: [], refuse: `partition ${w.now} does not exist on ${ctx.host.name}; run partition_table first` };
+        bind.push({ kind: 'sh', desc: `raw ${w.raw} ${w.now} (after partitioning)`, script: cmd(['raw', w.raw, w.now]) });
         continue;
       }
       const cur = st.bound.find((b) => b.raw === w.raw);
       if (cur && `${cur.major}:${cur.minor}` === mm) continue;
-      bind.push({ kind: 'sh', desc: `raw ${w.raw} ${w.device} (${mm}${cur ? `, now bound to ${cur.major}:${cur.minor}` : ''})`, script: cmd(['raw', w.raw, w.device]) });
+      bind.push({ kind: 'sh', desc: `raw ${w.raw} ${w.now} (${mm}${cur ? `, now bound to ${cur.major}:${cur.minor}` : ''})`, script: cmd(['raw', w.raw, w.now]) });
     }
     if (bind.length > (f.features.raw === 'module' ? 1 : 0)) {
       if (!st.rawTool && !ctx.dryRun) return { changes, warnings: [`raw binding skipped: the raw tool (util-linux) is not installed; configuration written`] };

@@ -65,6 +65,11 @@ export function kernelName(device: string): string {
  */
 export function render60RawRules(bindings: { raw: string; device: string }[], templatesOverride?: string): string {
   bindings.forEach(checkBinding);
-  const rules = bindings.map((b) => ({ raw: b.raw, kernel: kernelName(b.device), device: b.device }));
+  // a udev by-id/by-path link is matched by SYMLINK (60-persistent-storage.rules made it before 60-raw.rules runs),
+  // so the binding survives a change of kernel names; a kernel name by KERNEL
+  const rules = bindings.map((b) => {
+    const link = /^\/dev\/(disk\/by-(?:id|path)\/.+)$/.exec(b.device)?.[1];
+    return { raw: b.raw, device: b.device, ...(link ? { symlink: link } : { kernel: kernelName(b.device) }) };
+  });
   return renderTemplate('60-raw.rules.hbs', { rules }, { escape: false, overrideDir: templatesOverride });
 }

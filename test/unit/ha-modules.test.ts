@@ -197,16 +197,32 @@ describe('raw_devices', () => {
     const w = p.changes[0]!.actions[0]!;
     expect(w).toMatchObject({ kind: 'write', path: '/etc/sysconfig/rawdevices', backup: true });
     expect((w as any).content).toContain('/dev/raw/raw1 /dev/sdc1\n/dev/raw/raw2 /dev/sdc2\n');
-    expect(p.warnings).toEqual(['raw binding skipped: kernel 6.18.44 has no raw driver (removed in Linux 5.14); configuration written']);
+    expect(p.warnings).toEqual([
+      expect.stringMatching(/^\/etc\/sysconfig\/rawdevices names partitions by kernel name \(\/dev\/loop0p1…\), which can change between boots/),
+      'raw binding skipped: kernel 6.18.44 has no raw driver (removed in Linux 5.14); configuration written',
+    ]);
   });
   it('raw driver + bindings as in raw -qa (8:33, 8:34 = sdc1, sdc2) → nothing to bind', () => {
     const f = facts({ kernel: '2.4.21-4.EL', features: { ipvs: 'none', raw: 'loaded', ipip: 'none', arpHidden: false, udevRaw: false } });
     const first = run(rawDevices, {}, res(fail(1), 'tool\n' + rawQa), { facts: f });
     const content = (first.changes[0]!.actions[0] as any).content as string;
     const p = run(rawDevices, {}, { ...res(ok(content), 'tool\n' + rawQa), majmin: ok('1 8 21\n2 8 22\n') }, { facts: f });
-    expect(p).toEqual({ changes: [], warnings: [] });
+    expect(p).toEqual({ changes: [], warnings: [expect.stringContaining('names partitions by kernel name')] });
     const q = run(rawDevices, {}, { ...res(ok(content), 'tool\n'), majmin: ok('1 8 21\n2 8 22\n') }, { facts: f });
     expect(q.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['raw /dev/raw/raw1 /dev/sdc1', 'raw /dev/raw/raw2 /dev/sdc2']);
+  });
+  it('a by-id shared disk: configuration by stable name, live binding by this boot\'s kernel name; missing links said in the plan', () => {
+    const byId = { ...ha, shared_disk: '/dev/disk/by-id/scsi-abc' };
+    const f = facts({ kernel: '2.6.9', features: { ipvs: 'none', raw: 'loaded', ipip: 'none', arpHidden: false, udevRaw: false } });
+    const p = run(rawDevices, {}, { ...res(fail(1), 'tool\n'), links: ok('1 yes\n2 yes\n') }, { facts: f, ha: byId });
+    expect((p.changes[0]!.actions[0] as any).content).toContain('/dev/raw/raw1 /dev/disk/by-id/scsi-abc-part1\n/dev/raw/raw2 /dev/disk/by-id/scsi-abc-part2\n');
+    expect(p.changes[1]!.actions.map((a) => (a as any).script)).toEqual(['raw /dev/raw/raw1 /dev/sdc1', 'raw /dev/raw/raw2 /dev/sdc2']);
+    expect(p.warnings).toEqual([]);
+    const noLinks = run(rawDevices, {}, { ...res(fail(1), 'tool\n'), links: ok('1 no\n2 yes\n') }, { facts: f, ha: byId });
+    expect(noLinks.warnings).toEqual(['/etc/sysconfig/rawdevices names /dev/disk/by-id/scsi-abc-part1, which this host does not have (no udev by-id links for the partitions yet?)']);
+    const udev = run(rawDevices, {}, { ...res(fail(1)), links: ok('1 yes\n2 yes\n') }, { ha: byId, facts: facts({ features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: true } }) });
+    expect((udev.changes[0]!.actions[0] as any).content).toContain('ACTION=="add", SUBSYSTEM=="block", SYMLINK=="disk/by-id/scsi-abc-part1", RUN+="/usr/bin/raw /dev/raw/raw1 %N"');
+    expect(((udev.changes[0]!.actions[0] as any).content as string).split('\n').filter((l) => l.startsWith('ACTION')).join('\n')).not.toContain('KERNEL==');
   });
   it('udev systems get 60-raw.rules', () => {
     const p = run(rawDevices, {}, res(fail(1)), { facts: facts({ features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: true } }) });

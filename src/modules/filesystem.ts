@@ -90,7 +90,7 @@ export const filesystem = defineModule<Args, State>({
       kind: 'sh',
       desc: `re-check on the host: ${st.part} holds what was read (sha256 ${st.digest.slice(0, 12)}…) and nothing holds it or ${st.dev}`,
       script: guardSh(haOf(ctx).shared_disk, partState(n), st.digest, {
-        sh: `{ ${IN_USE_SH}\n} | awk -v a="$P${n}" -v b="$D" '$2 == a || $2 == b || $2 == "-"'`,
+        sh: `{ ${IN_USE_SH}\n} | awk -v a="\${P}${n}" -v b="$D" '$2 == a || $2 == b || $2 == "-"'`,
         what: st.part,
       }),
     };

@@ -223,9 +223,10 @@ export function guardSh(disk: string, cmds: StateCmds, digest: string, inUse: { 
   const shown = disk.replace(/["\\$`']/g, '');
   return [
     resolveSh(disk),
-    `__cfd=$( { ${cmds.map(([name, c]) => `( ${c}\n) 2>/dev/null </dev/null; printf '${digestLine(name, '%s').replace(/\n/g, '\\n')}' $?;`).join(' ')} } | sha256sum | cut -d' ' -f1)`,
+    // the apply step runs under set -e: the reads must all run, failing or not, exactly as the probe ran them
+    `__cfd=$( set +e; { ${cmds.map(([name, c]) => `( ${c}\n) 2>/dev/null </dev/null; printf '${digestLine(name, '%s').replace(/\n/g, '\\n')}' $?;`).join(' ')} } | sha256sum | cut -d' ' -f1)`,
     `if [ "$__cfd" != ${q(digest)} ]; then echo "${shown} changed since clusterform read it (another run or another member?): nothing was written. Run again to see the new state." >&2; exit 1; fi`,
-    `__cfu=$( ${inUse.sh}\n)`,
+    `__cfu=$( set +e; ${inUse.sh}\n)`,
     `if [ -n "$__cfu" ]; then printf '%s\\n' "${inUse.what} is in use now, nothing was written:" "$__cfu" >&2; exit 1; fi`,
   ].join('\n');
 }

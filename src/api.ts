@@ -37,6 +37,11 @@ function secretFromEnv(name: string | undefined): string | undefined {
   return name ? process.env[name] : undefined;
 }
 
+/** Each host's own sudo password (its become_password_env), or none: a password is never handed to another host. */
+export function becomePasswordFor(h: HostEntry): string | undefined {
+  return secretFromEnv(h.ssh.becomePasswordEnv);
+}
+
 export function sshTransportFor(inv: Inventory, opts: CommonOptions) {
   return (h: HostEntry) =>
     new SshTransport({
@@ -57,7 +62,6 @@ export function sshTransportFor(inv: Inventory, opts: CommonOptions) {
 export async function runWith(mode: RunResult['mode'], inventoryPath: string, playbookPath: string, opts: CommonOptions = {}): Promise<RunResult> {
   const inv = loadInventory(inventoryPath);
   const plays = loadPlaybook(playbookPath);
-  const becomePassword = inv.hosts.map((h) => secretFromEnv(h.ssh.becomePasswordEnv)).find((p) => p !== undefined);
   return runPlaybook({
     mode,
     inventory: inv,
@@ -66,7 +70,7 @@ export async function runWith(mode: RunResult['mode'], inventoryPath: string, pl
     forks: opts.forks,
     flags: { forceDisks: opts.forceDisks === true, wipeDisks: opts.wipeDisks === true },
     waitLockSec: opts.waitLockSec,
-    becomePassword,
+    becomePasswordFor,
     onEvent: opts.onEvent,
     log: opts.log,
     signal: opts.signal,
@@ -77,4 +81,5 @@ export async function runWith(mode: RunResult['mode'], inventoryPath: string, pl
 export const up = (inv: string, o?: CommonOptions) => runWith('up', inv, builtinPlaybook('site'), o);
 export const plan = (inv: string, o?: CommonOptions) => runWith('plan', inv, builtinPlaybook('site'), o);
 export const down = (inv: string, o?: CommonOptions) => runWith('down', inv, builtinPlaybook('teardown'), o);
-export const run = (playbook: string, inv: string, o?: CommonOptions) => runWith('run', inv, playbook, o);
+/** Your own playbook; `check: true` plans it (a dry run, like `plan` for site.yaml). */
+export const run = (playbook: string, inv: string, o?: CommonOptions & { check?: boolean }) => runWith(o?.check ? 'plan' : 'run', inv, playbook, o);

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { loadInventory } from '../inventory/load.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { runPlaybook } from '../engine/run.js';
-import { builtinPlaybook, packageRoot, sshTransportFor } from '../api.js';
+import { becomePasswordFor, builtinPlaybook, packageRoot, sshTransportFor } from '../api.js';
 import type { TaskEvent } from '../engine/types.js';
 
 export interface CheckRow { host: string; check: string; pass: boolean; reason: string }
@@ -12,7 +12,7 @@ export interface CheckRow { host: string; check: string; pass: boolean; reason: 
 export async function verify(inventory: string, opts: { limit?: string; forks?: number; acceptNewHostKeys?: boolean; log?: (l: string) => void }): Promise<CheckRow[]> {
   const inv = loadInventory(inventory);
   const plays = [...loadPlaybook(builtinPlaybook('site')), ...loadPlaybook(resolve(packageRoot(), 'playbooks', 'verify.yaml'))];
-  const res = await runPlaybook({ mode: 'plan', inventory: inv, plays, limit: opts.limit, forks: opts.forks, transport: sshTransportFor(inv, opts), log: opts.log });
+  const res = await runPlaybook({ mode: 'plan', inventory: inv, plays, limit: opts.limit, forks: opts.forks, transport: sshTransportFor(inv, opts), becomePasswordFor, log: opts.log });
   const rows: CheckRow[] = [];
   for (const h of res.hosts) if (h.unreachable) rows.push({ host: h.host, check: 'reachable', pass: false, reason: 'host unreachable' });
   const sums = new Map<string, Map<string, string[]>>(); // check → digest → hosts

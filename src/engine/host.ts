@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { factsScript, parseFacts, type Facts } from '../facts/facts.js';
 import type { HostEntry } from '../inventory/load.js';
-import type { ExecResult, HeldCommand, Transport } from '../transport/types.js';
+import type { ExecResult, HeldCommand, PromptAnswer, Transport } from '../transport/types.js';
 import { q } from '../util/shell.js';
 import { applyScript, nonce, parseProbe, probeScript } from './script.js';
 import type { Action, ProbeResult } from './types.js';
@@ -20,6 +20,27 @@ export interface HostSessionOptions {
   lock?: boolean;
 }
 
+/**
+ * Shell lines that take the run lock on fd 9 in `$d`: a directory only we can write (root: /run/clusterform, else
+ * ~/.clusterform), created 0700; refused when it or the lock file is a symlink or belongs to someone else, so that
+ * nobody can plant a link for us to follow or hold our lock.
+ */
+export function lockScript(take: string, owner: string): string[] {
+  const refuse = (what: string) => `{ echo "@@CF-LOCKERR ${what}"; exit 4; }`;
+  return [
+    '__cfu=$(umask); umask 077',
+    'if [ "$(id -u)" -eq 0 ]; then d=/run; [ -d "$d" ] || d=/var/run; d="$d/clusterform"; else d="${HOME:-/nonexistent}/.clusterform"; fi',
+    '[ -L "$d" ] || [ -d "$d" ] || mkdir -m 0700 "$d" 2>/dev/null',
+    `if [ -L "$d" ] || [ ! -d "$d" ] || [ ! -O "$d" ]; then ${refuse('$d is a symlink, missing or not owned by $(id -un): refusing to lock there')}; fi`,
+    'chmod 0700 "$d" || exit 4',
+    `if [ -L "$d/lock" ] || { [ -e "$d/lock" ] && { [ ! -f "$d/lock" ] || [ ! -O "$d/lock" ]; }; }; then ${refuse('$d/lock is a symlink or not a file owned by $(id -un): refusing to open it')}; fi`,
+    `exec 9>>"$d/lock" || ${refuse('cannot open $d/lock')}`,
+    `if ! ${take}; then printf '@@CF-LOCKED %s\\n' "$(cat "$d/owner" 2>/dev/null)"; exit 3; fi`,
+    `rm -f "$d/owner"; printf '%s\\n' ${q(owner)} > "$d/owner"`,
+    'umask "$__cfu"',
+  ];
+}
+
 export class HostSession {
   facts!: Facts;
   private lock: HeldCommand | null = null;
@@ -28,14 +49,18 @@ export class HostSession {
 
   get name() { return this.entry.name; }
 
-  /** Wrap a script for the remote login shell, with sudo when the inventory says so. */
-  wrap(script: string): { command: string; stdinPrefix: string } {
-    if (this.entry.ssh.become === 'sudo') {
-      // two spare empty lines: a wrong password then fails sudo's three tries at once instead of waiting for more input
-      if (this.opts.becomePassword !== undefined) return { command: `sudo -S -p '' sh -c ${q(script)}`, stdinPrefix: this.opts.becomePassword + '\n\n\n' };
-      return { command: `sudo -n sh -c ${q(script)}`, stdinPrefix: '' };
-    }
-    return { command: `sh -c ${q(script)}`, stdinPrefix: '' };
+  /**
+   * Wrap a script for the remote login shell, with sudo when the inventory says so. With a password, sudo prompts
+   * with a random marker on stderr and the password is sent only in answer to it (never when sudo does not ask:
+   * NOPASSWD, a cached timestamp), so it can never become the script's input.
+   */
+  wrap(script: string): { command: string; answer?: PromptAnswer } {
+    if (this.entry.ssh.become !== 'sudo') return { command: `sh -c ${q(script)}` };
+    const password = this.opts.becomePassword;
+    if (password === undefined) return { command: `sudo -n sh -c ${q(script)}` };
+    const prompt = `@@CF-SUDO-${nonce()}@@`;
+    const ready = `@@CF-RUNS-${nonce()}`;
+    return { command: `sudo -S -p ${q(prompt)} sh -c ${q(`printf '%s\\n' ${q(ready)} >&2\n${script}`)}`, answer: { prompt, answer: password, ready } };
   }
 
   async run(script: string, timeoutMs?: number): Promise<ExecResult> {
@@ -43,9 +68,8 @@ export class HostSession {
     // into a private temp file that is run with stdin closed.
     const big = Buffer.byteLength(script) > 60_000;
     const w = this.wrap(big ? 'umask 077; __cfs=$(mktemp) || exit 1; cat > "$__cfs" || exit 1; sh "$__cfs" </dev/null; __rc=$?; rm -f "$__cfs"; exit $__rc' : script);
-    if (big) w.stdinPrefix += script;
     this.opts.log?.(`[${this.name}] $ ${script.length > 2000 ? script.slice(0, 2000) + ' …' : script}`);
-    const r = await this.transport.exec(w.command, { stdin: w.stdinPrefix || undefined, timeoutMs });
+    const r = await this.transport.exec(w.command, { stdin: big ? script : undefined, answer: w.answer, timeoutMs });
     this.opts.log?.(`[${this.name}] → exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.stderr.trim() ? '\n' + r.stderr.trimEnd() : ''}`);
     return r;
   }
@@ -57,20 +81,16 @@ export class HostSession {
     const wait = this.opts.waitLockSec ?? 0;
     const take = this.opts.lock === false ? 'true' : wait > 0 ? `flock -w ${Math.floor(wait)} 9` : 'flock -n 9';
     const script = [
-      'd=/run/lock; [ -d "$d" ] || d=/var/lock; [ -d "$d" ] || mkdir -p "$d"',
-      'exec 9>>"$d/clusterform.lock" || { echo "@@CF-LOCKERR cannot open $d/clusterform.lock"; exit 4; }',
-      `if ! ${take}; then printf '@@CF-LOCKED %s\\n' "$(cat "$d/clusterform.owner" 2>/dev/null)"; exit 3; fi`,
-      `printf '%s\\n' ${q(owner)} > "$d/clusterform.owner"`,
+      ...lockScript(take, owner),
       factsScript(),
       'echo @@CF-READY',
       'cat >/dev/null',
-      'rm -f "$d/clusterform.owner"',
+      'rm -f "$d/owner"',
     ].join('\n');
     const w = this.wrap(script);
-    this.lock = await this.transport.hold(w.command);
+    this.lock = await this.transport.hold(w.command, { answer: w.answer });
     let out: string;
     try {
-      if (w.stdinPrefix) this.lock.write(w.stdinPrefix);
       out = await this.lock.until('@@CF-READY', (wait + 30) * 1000);
     } catch (e: any) {
       const text: string = e.output ?? e.message ?? '';

@@ -14,7 +14,7 @@ import { parseFacts, type Facts } from '../facts/facts.js';
 
 /** Facts with every key present, for checking templates before any host is contacted. */
 const STUB_FACTS: Facts = parseFacts('hostname=host\nos.id=debian\nkernel=0\nuid=0\ninit=systemd\npkg=apt-get');
-import type { EngineEvent, HostRecap, ModuleDef, ProbeResult, RunFlags, RunResult, TaskCtx, TaskEvent, TaskStatus } from './types.js';
+import type { EngineEvent, HostRecap, ModuleDef, PeerView, ProbeResult, RunFlags, RunResult, TaskCtx, TaskEvent, TaskStatus } from './types.js';
 
 export interface RunOptions {
   mode: RunResult['mode'];
@@ -24,7 +24,8 @@ export interface RunOptions {
   forks?: number;
   flags?: Partial<RunFlags>;
   waitLockSec?: number;
-  becomePassword?: string;
+  /** the sudo password for one host (its own become_password_env), if it has one: never shared between hosts */
+  becomePasswordFor?: (h: HostEntry) => string | undefined;
   onEvent?: (e: EngineEvent) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -49,6 +50,8 @@ interface HostState {
   cache: Map<string, ProbeResult>;
   cacheGen: number;
   changedInPlay: boolean;
+  /** why the host is unreachable or was lost */
+  why?: string;
 }
 
 class Semaphore {
@@ -68,12 +71,13 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
 
   const { hosts: targets, unknown } = resolveTargets(inv, o.limit ?? 'all');
   if (unknown.length) throw new InputError([{ file: '--limit', line: 0, col: 0, path: '', message: `no host or group named ${unknown.map((u) => `"${u}"`).join(', ')}` }]);
-  // Which hosts does any play touch?
-  const playHosts = o.plays.map((p) => {
+  // Which hosts does any play touch? playMembers: all of a play's hosts; playHosts: those --limit leaves in
+  const playMembers = o.plays.map((p) => {
     const r = resolveTargets(inv, p.hosts);
     if (r.unknown.length) throw new InputError([{ file: p.where.file, line: p.where.line, col: p.where.col, path: 'hosts', message: `play "${p.name}": no host or group named ${r.unknown.join(', ')}` }]);
-    return r.hosts.filter((h) => targets.includes(h));
+    return r.hosts;
   });
+  const playHosts = playMembers.map((m) => m.filter((h) => targets.includes(h)));
   const needed = inv.hosts.filter((h) => playHosts.some((l) => l.includes(h.name)));
 
   const states = new Map<string, HostState>();
@@ -148,10 +152,10 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
   await Promise.all(needed.map(async (h) => {
     await sem.acquire();
     const t = o.transport(h);
-    const session = new HostSession(h, t, { becomePassword: o.becomePassword, waitLockSec: o.waitLockSec, log: o.log });
+    const session = new HostSession(h, t, { becomePassword: o.becomePasswordFor?.(h), waitLockSec: o.waitLockSec, log: o.log });
     const st: HostState = { session, alive: false, failed: false, unreachable: false, recap: newRecap(h.name), cache: new Map(), cacheGen: 0, changedInPlay: false };
     states.set(h.name, st);
-    t.onLost = (err) => { if (st.alive) { st.alive = false; st.unreachable = true; st.recap.unreachable = true; emit({ type: 'host', host: h.name, status: 'lost', message: err.message }); } };
+    t.onLost = (err) => { if (st.alive) { st.alive = false; st.why = err.message; st.unreachable = true; st.recap.unreachable = true; emit({ type: 'host', host: h.name, status: 'lost', message: err.message }); } };
     try {
       await session.open();
       st.alive = true;
@@ -159,6 +163,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
     } catch (e) {
       st.unreachable = true;
       st.recap.unreachable = true;
+      st.why = (e as Error).message;
       emit({ type: 'host', host: h.name, status: e instanceof LockedError ? 'locked' : 'unreachable', message: (e as Error).message });
       await session.close().catch(() => {});
     } finally { sem.release(); }
@@ -204,7 +209,23 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
     storeProbe(st, batch, await st.session.probe(readSections(st, batch)));
   };
 
-  const runTask = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[], play: string, agree?: (key: string, value: string) => Promise<Map<string, string>>): Promise<TaskStatus> => {
+  /** For a once-task on `runner`: the module's peer sections read now on every other member of play `pi`, or why not. */
+  const readPeers = (pi: number, runner: HostState) => (t: TaskInstance): Promise<PeerView[]> =>
+    Promise.all(playMembers[pi]!.filter((h) => h !== runner.session.name).map(async (h): Promise<PeerView> => {
+      const st = states.get(h);
+      if (!targets.includes(h) || !st) return { host: h, missing: 'left out by --limit' };
+      if (!st.alive) return { host: h, missing: `unreachable${st.why ? ` (${st.why})` : ''}` };
+      if (st.failed) return { host: h, missing: 'stopped earlier in this run after a failed task' };
+      const mine = rendered.get(h)?.[pi]?.find((x) => x.key === t.key);
+      if (!mine || mine.skip || !mine.module.peers) return { host: h, missing: 'the task does not apply to it here' };
+      try {
+        return { host: h, res: await st.session.probe(Object.entries(mine.module.peers(ctxFor(st, mine)))) };
+      } catch (e) {
+        return { host: h, missing: `its state could not be read: ${(e as Error).message}` };
+      }
+    }));
+
+  const runTask = async (st: HostState, t: TaskInstance, upcoming: TaskInstance[], play: string, agree?: (key: string, value: string) => Promise<Map<string, string>>, peers?: (t: TaskInstance) => Promise<PeerView[]>): Promise<TaskStatus> => {
     const t0 = Date.now();
     const ev: TaskEvent = { type: 'task', host: st.session.name, play, task: t.name, module: t.module.name, status: 'ok', changes: [], warnings: [], notes: [], durationMs: 0 };
     const finish = (status: TaskStatus) => {
@@ -220,6 +241,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
     try {
       await ensureState(st, t, upcoming);
       const ctx = ctxFor(st, t);
+      if (t.module.peers && peers) ctx.peers = await peers(t);
       const state = t.module.parse(st.cache.get(t.key)!, ctx);
       const plan = t.module.plan(state, ctx);
       ev.warnings.push(...(plan.warnings ?? []));
@@ -340,7 +362,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
             if (s === 'changed' && st.cacheGen === globalGen) st.cache.clear();
             continue;
           }
-          status = await runTask(st, t, upcoming, play.name, agreeFor(st));
+          status = await runTask(st, t, upcoming, play.name, agreeFor(st), t.spec.once ? readPeers(pi, st) : undefined);
           if (t.spec.once) {
             if (status === 'changed' && o.mode !== 'plan') globalGen++;
             onceFor(t.key).resolve(status);

@@ -11,7 +11,8 @@ export function nonce(): string {
 
 /** Many named read snippets → one script whose output `parseProbe` splits again. */
 export function probeScript(sections: [string, string][], n: string): string {
-  const lines = ['__cfe=$(mktemp 2>/dev/null || echo /tmp/.cf-probe-$$)'];
+  // a private temp file for each section's stderr; no predictable fallback name: without mktemp the read fails
+  const lines = ['__cfe=$(mktemp) || { echo "cannot create a temp file (mktemp)" >&2; exit 1; }'];
   for (const [name, snippet] of sections) {
     lines.push(
       `printf '%s\\n' ${q(`@@CF:${n}:S:${name}`)}`,
@@ -55,6 +56,11 @@ function b64chunks(content: string): string {
   return parts.length ? `printf '%s' ${parts.map((p) => `'${p}'`).join(' ')}` : `printf ''`;
 }
 
+/** Command printing the name of a new, unpredictable file (created exclusively, mode 0600) beside `path`. */
+function tempBeside(path: string): string {
+  return `mktemp ${q(path.replace(/\/[^/]*$/, '') + '/.cf-XXXXXX')}`;
+}
+
 /** Shell for one action. Writes go to a temp file beside the target and are renamed into place. */
 export function actionScript(a: Action): string {
   switch (a.kind) {
@@ -74,7 +80,7 @@ export function actionScript(a: Action): string {
         );
       }
       out.push(
-        `__cft=$(mktemp ${q(a.path.replace(/\/[^/]*$/, '') + '/.cf-XXXXXX')}) || exit 1`,
+        `__cft=$(${tempBeside(a.path)}) || exit 1`,
         `{ ${b64chunks(a.content)} | base64 -d > "$__cft" && chmod ${q(a.mode ?? '0644')} "$__cft"` +
           (a.owner ? ` && chown ${q(a.owner)} "$__cft"` : '') +
           ` && mv -f "$__cft" ${p}; } || { rm -f "$__cft"; exit 1; }`,
@@ -86,7 +92,12 @@ export function actionScript(a: Action): string {
       const bk = q(BACKUP_DIR + a.path);
       const absent = q(BACKUP_DIR + a.path + '.absent');
       if (a.restoreBackup)
-        return `if [ -e ${bk} ]; then cp -p ${bk} ${p}.cf-restore && mv -f ${p}.cf-restore ${p} && rm -f ${bk}; else rm -f ${p}; rm -f ${absent}; fi`;
+        return [
+          `if [ -e ${bk} ]; then`,
+          `  __cft=$(${tempBeside(a.path)}) || exit 1`,
+          `  { cp -p ${bk} "$__cft" && mv -f "$__cft" ${p} && rm -f ${bk}; } || { rm -f "$__cft"; exit 1; }`,
+          `else rm -f ${p}; rm -f ${absent}; fi`,
+        ].join('\n');
       return `rm -f ${p}`;
     }
   }

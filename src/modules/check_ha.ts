@@ -160,10 +160,10 @@ export const checkLvsHttp = defineModule<z.infer<typeof httpArgs>, HttpState>({
     // curl when present, else bash's /dev/tcp (busybox wget is not trusted); one line per request: "R <body>" or FAIL
     const one = [
       `if command -v curl >/dev/null 2>&1; then b=$(curl -s -f --connect-timeout 2 -m 4 ${q(url)}) || b=$'\\001'`,
-      `else b=$(timeout 4 bash -c ${q(`exec 3<>/dev/tcp/${lvs.vip}/${vs.port} && printf 'GET / HTTP/1.0\\r\\nHost: ${host}\\r\\nConnection: close\\r\\n\\r\\n' >&3 && cat <&3`)} | sed '1,/^\\r\\{0,1\\}$/d') || b=$'\\001'; fi`,
+      `else b=$(timeout 4 bash -c ${q(`exec 3<>${q(`/dev/tcp/${lvs.vip}/${vs.port}`)} && printf 'GET / HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n' ${q(host)} >&3 && cat <&3`)} | sed '1,/^\\r\\{0,1\\}$/d') || b=$'\\001'; fi`,
       `if [ "$b" = $'\\001' ]; then echo FAIL; else printf 'R %s\\n' "$(printf '%s' "$b" | tr '\\r\\n' '  ')"; fi`,
     ].join('\n');
-    return { http: `command -v bash >/dev/null 2>&1 || { echo "bash not found" >&2; exit 3; }\nbash -c ${q(`for i in $(seq ${ctx.args.requests}); do\n${one}\ndone`)}` };
+    return { http: `command -v bash >/dev/null 2>&1 || { echo "bash not found" >&2; exit 3; }\nbash -c ${q(`for i in $(seq ${q(String(ctx.args.requests))}); do\n${one}\ndone`)}` };
   },
   parse(res) {
     const r = res.http;

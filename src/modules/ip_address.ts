@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineModule, type Change } from '../engine/types.js';
 import { unifiedDiff } from '../util/diff.js';
 import { cmd, q } from '../util/shell.js';
-import { catFile, ifaceArg, ipArg, MANAGED, parseCatFile, prefixToNetmask, sec, stateArg, type FileState } from './lvs-util.js';
+import { catFile, ifaceArg, ipArg, isPlainIface, MANAGED, parseCatFile, prefixToNetmask, sec, stateArg, type FileState } from './lvs-util.js';
 
 const args = z
   .object({
@@ -72,7 +72,7 @@ export function renderPersist(a: IpAddressArgs, device: string, family: string):
     MANAGED,
     `auto ${a.label ?? device}`,
     `iface ${a.label ?? device} inet manual`,
-    `    up ip link set dev ${device} up`,
+    `    up ${cmd(['ip', 'link', 'set', 'dev', device, 'up'])}`,
     `    up ${cmd(addArgv)} || true`,
     `    down ${cmd(['ip', 'addr', 'del', `${a.address}/${a.prefix}`, 'dev', device])} || true`,
     '',
@@ -136,6 +136,7 @@ export const ipAddress = defineModule<IpAddressArgs, IpAddressState>({
       if (a.persist) {
         if (!p) notes.push(facts.os.family === 'redhat' ? `${cidr} not persisted: give a label (e.g. ${dev}:0) to get an ifcfg-<label> file` : `${cidr} not persisted: no network config format known for ${facts.os.family}`);
         else if (!s.persistDir) notes.push(`${cidr} not persisted: ${p.dir} does not exist`);
+        else if (!isPlainIface(dev)) notes.push(`${cidr} not persisted: the interface name ${JSON.stringify(dev)} cannot be written to ${p.path} safely`);
         else {
           const content = renderPersist(a, dev, facts.os.family);
           if (!s.persistFile.exists || s.persistFile.text !== content)

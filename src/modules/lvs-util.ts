@@ -12,7 +12,13 @@ export const absPathArg = z
   .string()
   .regex(/^\/[A-Za-z0-9/._+:@,=-]+$/, 'must be an absolute path of letters, digits and / . _ + : @ , = -')
   .refine((s) => !s.split('/').includes('..'), { message: "must not contain '..'" });
-export const ifaceArg = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,14}$/, 'an interface name (at most 15 letters, digits, . _ - @)');
+const IFACE_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,14}$/;
+export const ifaceArg = z.string().regex(IFACE_RE, 'an interface name (at most 15 letters, digits, . _ - @)');
+/**
+ * True for an interface name that can be written into a network config file as a plain word (ifupdown `iface X`,
+ * RHEL route-X). Linux allows almost any character in a name, so a name read back from a host is checked first.
+ */
+export const isPlainIface = (s: string): boolean => IFACE_RE.test(s);
 export const ipv4Arg = z.string().refine((s) => isIP(s) === 4, { message: 'not an IPv4 address' });
 export const ipArg = z.string().refine((s) => isIP(s) !== 0, { message: 'not an IPv4 or IPv6 address' });
 

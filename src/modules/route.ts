@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineModule, type Change } from '../engine/types.js';
 import { unifiedDiff } from '../util/diff.js';
 import { cmd, q } from '../util/shell.js';
-import { catFile, ifaceArg, ipv4Arg, MANAGED, parseCatFile, recordOnceScript, sec, STATE_DIR, stateArg, type FileState } from './lvs-util.js';
+import { catFile, ifaceArg, ipv4Arg, isPlainIface, MANAGED, parseCatFile, recordOnceScript, sec, STATE_DIR, stateArg, type FileState } from './lvs-util.js';
 
 export const ROUTE_RECORD = `${STATE_DIR}/route/default`;
 
@@ -121,6 +121,7 @@ export const route = defineModule<RouteArgs, RouteState>({
       if (a.persist) {
         const p = routePersist(facts.os.family, dev);
         if (!p) notes.push(`default route not persisted: no network config format known for ${facts.os.family}`);
+        else if (!isPlainIface(dev)) notes.push(`default route not persisted: the interface name ${JSON.stringify(dev)} cannot be written to ${p.path} safely`);
         else if (!s.persist.dir) notes.push(`default route not persisted: ${p.dir} does not exist`);
         else if (s.persist.file.exists && !s.persist.file.text.startsWith(MANAGED)) notes.push(`default route not persisted: ${p.path} exists and is not clusterform's`);
         else {

@@ -1,57 +1,85 @@
-// known_hosts: parse OpenSSH's format (plain and hashed names, [host]:port), verify a host key, record a new one.
+// known_hosts: parse OpenSSH's format, find the lines for a host (plain, wildcard, negated and hashed names, [host]:port),
+// verify a host key the way OpenSSH does (@revoked wins, @cert-authority is not a host key), pick the host key algorithms
+// to offer so that the server shows a key we know, record a new key.
+// Hand-written: no maintained npm package parses and matches known_hosts (checked: none in the registry lists).
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+export type KnownHostMarker = '@revoked' | '@cert-authority';
+
 export interface KnownHostEntry {
   patterns: string[];
   hashed?: { salt: Buffer; hash: Buffer };
+  /** the key's own type (read from the key blob, as OpenSSH does) */
   keyType: string;
-  key: string; // base64 blob
-  marker?: string;
+  key: Buffer;
+  marker?: KnownHostMarker;
   line: number;
+}
+
+const MARKERS = new Set(['@revoked', '@cert-authority']);
+
+function parseLine(raw: string, line: number): KnownHostEntry | undefined {
+  const f = raw.trim().split(/\s+/);
+  if (f[0] === '' || f[0]!.startsWith('#')) return undefined;
+  let marker: KnownHostMarker | undefined;
+  if (f[0]!.startsWith('@')) {
+    if (!MARKERS.has(f[0]!)) return undefined; // OpenSSH skips lines with an unknown marker
+    marker = f.shift() as KnownHostMarker;
+  }
+  if (f.length < 3) return undefined;
+  const [names, , b64] = f as [string, string, string];
+  const key = Buffer.from(b64, 'base64');
+  if (key.length < 8) return undefined;
+  const e: KnownHostEntry = { patterns: [], keyType: keyTypeOf(key), key, marker, line };
+  if (names.startsWith('|1|')) {
+    const [, , salt, hash] = names.split('|');
+    e.hashed = { salt: Buffer.from(salt ?? '', 'base64'), hash: Buffer.from(hash ?? '', 'base64') };
+  } else e.patterns = names.split(',').filter(Boolean);
+  return e;
 }
 
 export function parseKnownHosts(text: string): KnownHostEntry[] {
   const out: KnownHostEntry[] = [];
   text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) return;
-    const f = line.split(/\s+/);
-    let marker: string | undefined;
-    if (f[0]!.startsWith('@')) marker = f.shift();
-    if (f.length < 3) return;
-    const [names, keyType, key] = f as [string, string, string];
-    const e: KnownHostEntry = { patterns: [], keyType, key, marker, line: i + 1 };
-    if (names.startsWith('|1|')) {
-      const [, , salt, hash] = names.split('|');
-      e.hashed = { salt: Buffer.from(salt ?? '', 'base64'), hash: Buffer.from(hash ?? '', 'base64') };
-    } else e.patterns = names.split(',');
-    out.push(e);
+    const e = parseLine(raw, i + 1);
+    if (e) out.push(e);
   });
   return out;
 }
 
+/** The name OpenSSH looks up: `host`, or `[host]:port` for a port other than 22; lower case. */
 export function hostKeyName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  const h = host.toLowerCase();
+  return port === 22 ? h : `[${h}]:${port}`;
 }
 
+/** OpenSSH pattern: `*` any run of characters, `?` one character, everything else literal (also `[`, `]`). */
 function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(name);
+  const re = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp('^' + re + '$').test(name);
 }
 
+/** A line matches when a positive pattern matches and no negated (`!`) pattern does. */
 function entryMatches(e: KnownHostEntry, name: string): boolean {
-  if (e.hashed) {
-    const h = createHmac('sha1', e.hashed.salt).update(name).digest();
-    return h.equals(e.hashed.hash);
-  }
+  if (e.hashed) return createHmac('sha1', e.hashed.salt).update(name).digest().equals(e.hashed.hash);
   let ok = false;
   for (const p of e.patterns) {
     if (p.startsWith('!')) { if (globMatch(p.slice(1), name)) return false; }
     else if (globMatch(p, name)) ok = true;
   }
   return ok;
+}
+
+/** The lines of a known_hosts text that apply to host:port. */
+export function entriesFor(text: string, host: string, port: number): KnownHostEntry[] {
+  const name = hostKeyName(host, port);
+  return parseKnownHosts(text).filter((e) => entryMatches(e, name));
+}
+
+function readKnownHosts(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
 export function fingerprint(keyBlob: Buffer): string {
@@ -67,31 +95,57 @@ export function keyTypeOf(blob: Buffer): string {
 export type HostKeyVerdict =
   | { status: 'match' }
   | { status: 'unknown'; fingerprint: string; keyType: string }
-  | { status: 'changed'; fingerprint: string; keyType: string; known: { fingerprint: string; line: number }[]; file: string }
+  | { status: 'changed'; fingerprint: string; keyType: string; known: { keyType: string; fingerprint: string; line: number }[]; file: string }
   | { status: 'revoked'; fingerprint: string };
 
-export function verifyHostKey(file: string, host: string, port: number, blob: Buffer): HostKeyVerdict {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const name = hostKeyName(host, port);
-  const entries = parseKnownHosts(text).filter((e) => entryMatches(e, name));
-  const b64 = blob.toString('base64');
+/** The verdict on `blob` from the known_hosts lines that apply to this host. */
+export function judgeHostKey(entries: KnownHostEntry[], blob: Buffer, file: string): HostKeyVerdict {
   const type = keyTypeOf(blob);
   const fp = fingerprint(blob);
-  if (entries.some((e) => e.marker === '@revoked' && e.key === b64)) return { status: 'revoked', fingerprint: fp };
-  const plain = entries.filter((e) => !e.marker);
-  if (plain.some((e) => e.key === b64)) return { status: 'match' };
-  // OpenSSH treats a host as changed when it has a known key of the same type that differs.
-  const sameType = plain.filter((e) => e.keyType === type);
-  if (sameType.length > 0 || plain.length > 0) {
-    const list = (sameType.length ? sameType : plain).map((e) => ({ fingerprint: fingerprint(Buffer.from(e.key, 'base64')), line: e.line }));
-    return { status: 'changed', fingerprint: fp, keyType: type, known: list, file };
-  }
-  return { status: 'unknown', fingerprint: fp, keyType: type };
+  if (entries.some((e) => e.marker === '@revoked' && e.key.equals(blob))) return { status: 'revoked', fingerprint: fp };
+  const hostKeys = entries.filter((e) => e.marker === undefined); // @cert-authority keys sign host keys, they are not one
+  if (hostKeys.some((e) => e.key.equals(blob))) return { status: 'match' };
+  if (hostKeys.length === 0) return { status: 'unknown', fingerprint: fp, keyType: type };
+  // a different key of the same type, or (when the server has none of the known types) only other types: refuse
+  const sameType = hostKeys.filter((e) => e.keyType === type);
+  const known = (sameType.length ? sameType : hostKeys).map((e) => ({ keyType: e.keyType, fingerprint: fingerprint(e.key), line: e.line }));
+  return { status: 'changed', fingerprint: fp, keyType: type, known, file };
+}
+
+export function verifyHostKey(file: string, host: string, port: number, blob: Buffer): HostKeyVerdict {
+  return judgeHostKey(entriesFor(readKnownHosts(file), host, port), blob, file);
+}
+
+/** Host key algorithms per known_hosts key type, and the order offered when nothing is known (ssh2's default). */
+const ALGORITHMS: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  'ssh-dss': ['ssh-dss'],
+};
+const DEFAULT_ORDER = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss'];
+
+/**
+ * The host key algorithms to offer, as OpenSSH does: those of the key types known for this host first (so that a
+ * server with several host keys shows one we know), then the others (a server without any known type is then
+ * refused as changed, not silently accepted). Undefined when nothing is known: the library's default.
+ */
+export function hostKeyAlgorithms(entries: KnownHostEntry[]): string[] | undefined {
+  const known = new Set(entries.filter((e) => e.marker === undefined).flatMap((e) => ALGORITHMS[e.keyType] ?? []));
+  if (known.size === 0) return undefined;
+  const first = DEFAULT_ORDER.filter((a) => known.has(a));
+  return [...first, ...DEFAULT_ORDER.filter((a) => !known.has(a) && a !== 'ssh-dss')];
+}
+
+export function hostKeyAlgorithmsFor(file: string, host: string, port: number): string[] | undefined {
+  return hostKeyAlgorithms(entriesFor(readKnownHosts(file), host, port));
 }
 
 export function recordHostKey(file: string, host: string, port: number, blob: Buffer): void {
   mkdirSync(dirname(file), { recursive: true });
-  const cur = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const cur = readKnownHosts(file);
   const sep = cur && !cur.endsWith('\n') ? '\n' : '';
   appendFileSync(file, `${sep}${hostKeyName(host, port)} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 });
 }

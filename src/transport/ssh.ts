@@ -4,8 +4,10 @@ import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { recordHostKey, verifyHostKey } from './knownhosts.js';
-import { TransportError, type ExecOptions, type ExecResult, type HeldCommand, type Transport, type TransportStats } from './types.js';
+import { StringDecoder } from 'node:string_decoder';
+import { hostKeyAlgorithmsFor, hostKeyName, recordHostKey, verifyHostKey } from './knownhosts.js';
+import { promptResponder } from './prompt.js';
+import { TransportError, type ExecOptions, type PromptAnswer, type ExecResult, type HeldCommand, type Transport, type TransportStats } from './types.js';
 
 const { Client } = ssh2;
 
@@ -64,7 +66,10 @@ export class SshTransport implements Transport {
       const fail = (err: Error) => { if (!settled) { settled = true; reject(err); } };
       let methods: any[];
       try { methods = this.authMethods(); } catch (e) { return reject(e); }
+      // offer the key types known_hosts has for this host first, as OpenSSH does, so that a known key is shown
+      const serverHostKey = hostKeyAlgorithmsFor(t.knownHosts, t.host, t.port);
       const cfg: ConnectConfig = {
+        ...(serverHostKey ? { algorithms: { serverHostKey: serverHostKey as any } } : {}),
         host: t.host,
         port: t.port,
         username: t.user,
@@ -92,8 +97,8 @@ export class SshTransport implements Transport {
           }
           hostKeyError = new TransportError(
             `HOST KEY CHANGED for ${t.host}:${t.port}: the host offered ${v.keyType} ${v.fingerprint}, but ${v.file} knows ` +
-              v.known.map((k) => `${k.fingerprint} (line ${k.line})`).join(', ') +
-              `. This can be a man-in-the-middle attack. If the host was really reinstalled, remove the old key (ssh-keygen -R ${t.host} -f ${v.file}) and re-run.`,
+              v.known.map((k) => `${k.keyType} ${k.fingerprint} (line ${k.line})`).join(', ') +
+              `. This can be a man-in-the-middle attack. If the host was really reinstalled, remove the old key (ssh-keygen -R ${hostKeyName(t.host, t.port)} -f ${v.file}) and re-run.`,
             'hostkey');
           return false;
         },
@@ -161,10 +166,12 @@ export class SshTransport implements Transport {
       }, timeoutMs);
       const onLost = () => { clearTimeout(timer); reject(this.lost); };
       stream.on('data', (d: Buffer) => { out.push(d); this.stats.bytesIn += d.length; });
-      stream.stderr.on('data', (d: Buffer) => { errb.push(d); this.stats.bytesIn += d.length; });
+      const input = this.stdinFor(stream, opts);
+      stream.stderr.on('data', (d: Buffer) => { errb.push(input.filter(d)); this.stats.bytesIn += d.length; });
       stream.on('close', (code: number | null, signal?: string) => {
         clearTimeout(timer);
         if (settled) return;
+        errb.push(input.flush());
         const durationMs = Date.now() - started;
         this.stats.busyMs += durationMs;
         if (this.lost && !timedOut && code == null) return onLost();
@@ -177,19 +184,39 @@ export class SshTransport implements Transport {
           durationMs,
         });
       });
-      if (opts.stdin !== undefined) { this.stats.bytesOut += Buffer.byteLength(opts.stdin); stream.end(opts.stdin); }
-      else stream.end();
+      input.start();
     });
   }
 
-  async hold(command: string): Promise<HeldCommand> {
+  /**
+   * The stdin side of a command: the data at once, or (with a prompt to answer) the password only when asked and the
+   * data only once the command says it runs. `filter` takes each stderr chunk and returns it without the markers.
+   */
+  private stdinFor(stream: ClientChannel, opts: { stdin?: string | Buffer; answer?: PromptAnswer; keepOpen?: boolean }) {
+    let ended = false;
+    const write = (data: string | Buffer) => { if (!ended) { this.stats.bytesOut += Buffer.byteLength(data); stream.write(data); } };
+    const end = () => { if (!ended) { ended = true; stream.end(); } };
+    const sendData = () => { if (opts.stdin !== undefined) write(opts.stdin); end(); };
+    if (!opts.answer) return { start: sendData, filter: (d: Buffer) => d, flush: () => Buffer.alloc(0) };
+    const decoder = new StringDecoder('utf8');
+    const responder = promptResponder(opts.answer, { write, end, ready: opts.keepOpen ? () => {} : sendData });
+    return {
+      start: () => {},
+      filter: (d: Buffer) => Buffer.from(responder.push(decoder.write(d)), 'utf8'),
+      flush: () => Buffer.from(responder.push(decoder.end()) + responder.flush(), 'utf8'),
+    };
+  }
+
+  async hold(command: string, opts: { answer?: PromptAnswer } = {}): Promise<HeldCommand> {
     const stream = await this.channel(command);
     let buf = '';
     let closed = false;
     let closeCode: number | null = null;
     const waiters: (() => void)[] = [];
+    // stdin stays open for the run (no data): only a password, when sudo asks for it
+    const input = opts.answer ? this.stdinFor(stream, { answer: opts.answer, keepOpen: true }) : undefined;
     stream.on('data', (d: Buffer) => { buf += d.toString('utf8'); waiters.splice(0).forEach((w) => w()); });
-    stream.stderr.on('data', (d: Buffer) => { buf += d.toString('utf8'); });
+    stream.stderr.on('data', (d: Buffer) => { buf += (input ? input.filter(d) : d).toString('utf8'); });
     const done = new Promise<void>((res) => stream.on('close', (code: number | null) => { closed = true; closeCode = code; waiters.splice(0).forEach((w) => w()); res(); }));
     return {
       until: (marker, timeoutMs) => new Promise((resolve, reject) => {

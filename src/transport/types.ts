@@ -9,9 +9,22 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/**
+ * A password asked for on stderr (`sudo -S -p PROMPT`): `answer` is written to stdin only when `prompt` appears on
+ * stderr before `ready`, and only once (a second prompt closes stdin: wrong password); nothing is written when the
+ * prompt never comes. The command prints the line `ready` on stderr once it runs; only then is `stdin` written, so the
+ * password and the data can never be mistaken for each other. Both markers are removed from stderr.
+ */
+export interface PromptAnswer {
+  prompt: string;
+  answer: string; // secret
+  ready: string;
+}
+
 export interface ExecOptions {
   /** data written to the command's stdin, then stdin is closed */
   stdin?: string | Buffer;
+  answer?: PromptAnswer;
   /** kill the command and fail after this many ms (default: the transport's command timeout) */
   timeoutMs?: number;
 }
@@ -38,7 +51,7 @@ export interface Transport {
   connect(): Promise<void>;
   /** run a shell command line (already quoted) */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
-  hold(command: string): Promise<HeldCommand>;
+  hold(command: string, opts?: { answer?: PromptAnswer }): Promise<HeldCommand>;
   close(): Promise<void>;
   /** set by connect() when it recorded a host key it did not know (--accept-new-host-keys) */
   hostKeyNote?: string | null;

@@ -114,9 +114,9 @@ describe.skipIf(!isRoot)('core engine on real SSH hosts', () => {
   });
 
   it('a second run against a locked host fails fast naming the holder, or waits with --wait-lock', async () => {
-    const holder = ssh('a3', `d=/run/lock; exec 9>>$d/clusterform.lock; flock 9; echo 'othermachine pid 4242 since then' > $d/clusterform.owner; (sleep 4; ) 9>&- ; nohup true`);
+    const holder = ssh('a3', `d=/run/clusterform; mkdir -p -m 0700 $d; exec 9>>$d/lock; flock 9; echo 'othermachine pid 4242 since then' > $d/owner; (sleep 4; ) 9>&- ; nohup true`);
     expect(holder.code).toBe(0); // the lock was taken and released again: now hold it in the background
-    const bg = spawnSync('bash', ['-c', `${['ssh', '-i', join(LAB, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(LAB, 'known_hosts')}`, '-o', 'BatchMode=yes', 'root@10.216.0.13'].join(' ')} 'd=/run/lock; exec 9>>$d/clusterform.lock; flock 9; echo "othermachine pid 4242" > $d/clusterform.owner; sleep 5' >/dev/null 2>&1 & sleep 1`], { encoding: 'utf8' });
+    const bg = spawnSync('bash', ['-c', `${['ssh', '-i', join(LAB, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(LAB, 'known_hosts')}`, '-o', 'BatchMode=yes', 'root@10.216.0.13'].join(' ')} 'd=/run/clusterform; mkdir -p -m 0700 $d; exec 9>>$d/lock; flock 9; echo "othermachine pid 4242" > $d/owner; sleep 5' >/dev/null 2>&1 & sleep 1`], { encoding: 'utf8' });
     expect(bg.status).toBe(0);
     const r = cli(['up', INV]);
     expect(r.code).toBe(1);
@@ -263,5 +263,138 @@ describe.skipIf(!isRoot)('core engine on real SSH hosts', () => {
     const bad = cli(['up', inv, '-vv'], { env: { CF_TEST_PASSPHRASE: secret + 'x' } });
     expect(bad.code).toBe(1);
     expect(bad.stdout + bad.stderr).not.toContain(secret);
+  });
+
+  /** Shell that creates sudo users on a lab host: [name, password or '' for NOPASSWD]. */
+  const sudoUsers = (users: [string, string][]) => [
+    ...users.map(([u, pw]) => `{ id ${u} >/dev/null 2>&1 || useradd -M -p '*' -d /tmp/${u} -s /bin/sh ${u}; }` + (pw ? ` && echo '${u}:${pw}' | chpasswd && echo '${u} ALL=(ALL) ALL' > /etc/sudoers.d/cf-${u}` : ` && echo '${u} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/cf-${u}`)),
+    'echo "Defaults lecture=never" > /etc/sudoers.d/cf-lecture',
+    'chmod 0440 /etc/sudoers.d/cf-*',
+    // sudo resolves the host's own name; without this line it waits for DNS timeouts on this isolated lab
+    `h=$(hostname); grep -q "^127.0.1.1 $h$" /etc/hosts || echo "127.0.1.1 $h" >> /etc/hosts`,
+  ].join(' && ');
+  const a2Line = '  a2: { address: 10.216.0.12 }';
+  const a3Line = '  a3: { address: 10.216.0.13 }';
+  const asUser = (addr: string, user: string, env?: string) => `{ address: ${addr}, ssh: { user: ${user}, become: sudo${env ? `, become_password_env: ${env}` : ''} } }`;
+  const failedOrUnreachable = (json: any, host: string) => { const h = json.recap.find((x: any) => x.host === host); return h.unreachable || h.failed > 0; };
+
+  it('each host gets only its own sudo password; a host without become_password_env gets none', () => {
+    const pw = { a2: 'Pw-A2-5521-q', a3: 'Pw-A3-7319-z' };
+    expect(ssh('a2', sudoUsers([['ops', pw.a2]])).code).toBe(0);
+    // on a3, ops2's password is a2's: handing a2's password to a3 would let a3 in
+    expect(ssh('a3', sudoUsers([['ops', pw.a3], ['ops2', pw.a2]])).code).toBe(0);
+    const both = variant('sudo-two-passwords', (t) => t.replace(a2Line, `  a2: ${asUser('10.216.0.12', 'ops', 'CF_PW_A2')}`).replace(a3Line, `  a3: ${asUser('10.216.0.13', 'ops', 'CF_PW_A3')}`));
+    const r1 = cliJson(['up', both, '--limit', 'a2,a3', '-vv'], { env: { CF_PW_A2: pw.a2, CF_PW_A3: pw.a3 } });
+    expect(r1.code, r1.stdout + r1.stderr.slice(-3000)).toBe(0);
+    for (const p of Object.values(pw)) expect(r1.stdout + r1.stderr).not.toContain(p);
+    const none = variant('sudo-one-password', (t) => t.replace(a2Line, `  a2: ${asUser('10.216.0.12', 'ops', 'CF_PW_A2')}`).replace(a3Line, `  a3: ${asUser('10.216.0.13', 'ops2')}`));
+    const r2 = cliJson(['up', none, '--limit', 'a2,a3'], { env: { CF_PW_A2: pw.a2 } });
+    expect(r2.code).toBe(1);
+    expect(failedOrUnreachable(r2.json, 'a3'), JSON.stringify(r2.json?.recap)).toBe(true);
+    expect(failedOrUnreachable(r2.json, 'a2')).toBe(false);
+    expect(r2.stdout + r2.stderr).toMatch(/a3[\s\S]*password is required/);
+    expect(r2.stdout + r2.stderr).not.toContain(pw.a2);
+  });
+
+  it('a sudo password is never run as shell code nor printed: NOPASSWD and password sudo, a script sent over stdin', () => {
+    const marker = `/tmp/cf-pwned-${process.pid}-${Date.now()}`;
+    const evil = `touch ${marker}`;
+    expect(ssh('a3', sudoUsers([['deploy', ''], ['ops', 'Pw-A3-7319-z']])).code).toBe(0);
+    const big = 'y'.repeat(100 * 1024) + '\n'; // > 60 kB: the script goes to the host on stdin
+    const bigSum = execSync('sha256sum', { input: big }).toString().split(' ')[0];
+    const pb = playbook('sudo-big', `- name: big\n  hosts: a3\n  tasks:\n    - name: big file\n      file: { path: /root/sudo-big.txt, content: ${JSON.stringify(big)} }\n`);
+    // NOPASSWD (or a cached timestamp): sudo never asks, so the password is never sent
+    const nopw = variant('sudo-nopasswd-with-password', (t) => t.replace(a3Line, `  a3: ${asUser('10.216.0.13', 'deploy', 'CF_PW')}`));
+    ssh('a3', `rm -f /root/sudo-big.txt ${marker}`);
+    const r1 = cliJson(['run', pb, '-i', nopw, '-vv'], { env: { CF_PW: evil } });
+    expect(r1.code, r1.stdout + r1.stderr.slice(-3000)).toBe(0);
+    expect(ssh('a3', 'sha256sum < /root/sudo-big.txt').stdout.split(' ')[0]).toBe(bigSum);
+    expect(ssh('a3', `test -e ${marker} && echo PWNED || echo clean`).stdout.trim()).toBe('clean');
+    expect(r1.stdout + r1.stderr).not.toContain(evil);
+    // sudo asks: the password answers its prompt, the script still arrives whole after it
+    const secret = 'Pw-A3-7319-z';
+    const withPw = variant('sudo-asks-big', (t) => t.replace(a3Line, `  a3: ${asUser('10.216.0.13', 'ops', 'CF_PW')}`));
+    ssh('a3', 'rm -f /root/sudo-big.txt');
+    const r2 = cliJson(['run', pb, '-i', withPw, '-vv'], { env: { CF_PW: secret } });
+    expect(r2.code, r2.stdout + r2.stderr.slice(-3000)).toBe(0);
+    expect(ssh('a3', 'sha256sum < /root/sudo-big.txt').stdout.split(' ')[0]).toBe(bigSum);
+    expect(r2.stdout + r2.stderr).not.toContain(secret);
+    expect(r2.stdout + r2.stderr).not.toMatch(/@@CF-SUDO|@@CF-RUNS/); // the prompt markers are removed from what is shown
+  });
+
+  it('known_hosts: a [host]:port entry (plain or hashed) matches, an ECDSA-only entry is asked for first, a changed key on a port is refused even with accept-new', () => {
+    const up = ssh('a1', [
+      'rm -f /etc/ssh/cf2_ecdsa /etc/ssh/cf2_ecdsa.pub',
+      "ssh-keygen -q -t ecdsa -b 256 -N '' -f /etc/ssh/cf2_ecdsa",
+      // the same sshd config on port 2222, with an ECDSA host key beside the ed25519 one
+      "sed -e 's/:22$/:2222/' -e 's#^PidFile .*#PidFile /run/sshd2.pid#' /etc/ssh/sshd_config_cf > /etc/ssh/sshd_config_cf2",
+      'echo HostKey /etc/ssh/cf2_ecdsa >> /etc/ssh/sshd_config_cf2',
+      '/usr/sbin/sshd -f /etc/ssh/sshd_config_cf2',
+      'cat /etc/ssh/cf2_ecdsa.pub',
+    ].join(' && '));
+    expect(up.code, up.stderr).toBe(0);
+    try {
+      const ecdsa = up.stdout.trim().split(' ').slice(0, 2).join(' ');
+      const run = (name: string, known: string, extra: string[] = []) => {
+        const kh = join(tmp, `${name}_known_hosts`);
+        writeFileSync(kh, known);
+        const inv = variant(name, (t) => t.replace(/known_hosts: .*/, `known_hosts: ${kh}`).replace('  a1: { address: 10.216.0.11 }', '  a1: { address: 10.216.0.11, ssh: { port: 2222 } }'));
+        return { kh, r: cli(['up', inv, '--limit', 'a1', ...extra]) };
+      };
+      const plain = run('port-ecdsa', `[10.216.0.11]:2222 ${ecdsa}\n`);
+      expect(plain.r.code, plain.r.stdout + plain.r.stderr).toBe(0);
+      const hashedFile = join(tmp, 'hashed_known_hosts');
+      writeFileSync(hashedFile, `[10.216.0.11]:2222 ${ecdsa}\n`);
+      execFileSync('ssh-keygen', ['-q', '-H', '-f', hashedFile]);
+      const hashed = run('port-ecdsa-hashed', readFileSync(hashedFile, 'utf8'));
+      expect(readFileSync(hashed.kh, 'utf8')).toMatch(/^\|1\|/);
+      expect(hashed.r.code, hashed.r.stdout + hashed.r.stderr).toBe(0);
+      const other = join(tmp, 'other_ecdsa');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-b', '256', '-N', '', '-f', other]);
+      const changedText = `[10.216.0.11]:2222 ${readFileSync(other + '.pub', 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
+      const changed = run('port-changed', changedText, ['--accept-new-host-keys']);
+      expect(changed.r.code).toBe(1);
+      const out = changed.r.stdout + changed.r.stderr;
+      expect(out).toContain('HOST KEY CHANGED for 10.216.0.11:2222');
+      expect(out.match(/SHA256:[A-Za-z0-9+/]{43}/g)!.length).toBeGreaterThanOrEqual(2);
+      expect(readFileSync(changed.kh, 'utf8')).toBe(changedText); // nothing was recorded
+    } finally {
+      ssh('a1', 'kill $(cat /run/sshd2.pid) 2>/dev/null; rm -f /etc/ssh/sshd_config_cf2 /etc/ssh/cf2_ecdsa*');
+    }
+  });
+
+  it('the run lock and restore temp files never follow a planted symlink', () => {
+    const absent = (p: string) => ssh('a1', `test -e ${p} || test -L ${p} && echo present || echo absent`).stdout.trim();
+    // links planted at the old world-writable lock path are not followed (nothing is created or truncated there)
+    ssh('a1', 'rm -rf /root/victim-*; mkdir -p /run/lock; ln -sfn /root/victim-lock /run/lock/clusterform.lock; printf keep > /root/victim-owner; ln -sfn /root/victim-owner /run/lock/clusterform.owner');
+    const ok = cli(['up', INV, '--limit', 'a1']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(absent('/root/victim-lock')).toBe('absent');
+    expect(ssh('a1', 'cat /root/victim-owner').stdout).toBe('keep');
+    expect(ssh('a1', 'stat -c %a.%U /run/clusterform').stdout.trim()).toBe('700.root');
+    // the lock directory as a symlink, or the lock file as one: refused, the target untouched
+    ssh('a1', 'rm -rf /run/clusterform /tmp/evil; mkdir -m 0777 /tmp/evil; ln -s /tmp/evil /run/clusterform');
+    const dirLink = cli(['up', INV, '--limit', 'a1']);
+    expect(dirLink.code).toBe(1);
+    expect(dirLink.stdout + dirLink.stderr).toContain('refusing to lock there');
+    expect(absent('/tmp/evil/lock')).toBe('absent');
+    ssh('a1', 'rm -f /run/clusterform; mkdir -m 0700 /run/clusterform; ln -s /root/victim-lock2 /run/clusterform/lock');
+    const fileLink = cli(['up', INV, '--limit', 'a1']);
+    expect(fileLink.code).toBe(1);
+    expect(fileLink.stdout + fileLink.stderr).toContain('refusing to open it');
+    expect(absent('/root/victim-lock2')).toBe('absent');
+    ssh('a1', 'rm -rf /run/clusterform /tmp/evil /run/lock/clusterform.lock /run/lock/clusterform.owner');
+    // restoring a backup: a link planted at the old predictable temp name <path>.cf-restore is not followed
+    ssh('a1', 'printf "original\\n" > /root/conf2.txt; rm -rf /var/lib/clusterform/backup/root/conf2.txt*');
+    const put = playbook('conf2', `- name: r\n  hosts: a1\n  tasks:\n    - name: conf\n      file: { path: /root/conf2.txt, content: "managed\\n" }\n`);
+    expect(cli(['run', put, '-i', INV]).code).toBe(0);
+    ssh('a1', 'ln -sfn /root/victim-restore /root/conf2.txt.cf-restore');
+    const undo = playbook('conf2-undo', `- name: r\n  hosts: a1\n  tasks:\n    - name: conf\n      file: { path: /root/conf2.txt, state: absent }\n`);
+    const u = cli(['run', undo, '-i', INV]);
+    expect(u.code, u.stdout + u.stderr).toBe(0);
+    expect(absent('/root/victim-restore')).toBe('absent');
+    expect(ssh('a1', 'cat /root/conf2.txt').stdout).toBe('original\n');
+    expect(ssh('a1', 'ls -A /root | grep -c "^\\.cf-" || true').stdout.trim()).toBe('0'); // no temp file left behind
+    ssh('a1', 'rm -f /root/conf2.txt.cf-restore /root/victim-*');
   });
 });

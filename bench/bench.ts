@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadInventory } from '../src/inventory/load.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/bench -> repo
 const CLI = join(ROOT, 'bin/clusterform.js');
@@ -310,8 +311,22 @@ async function benchLab(lab: Lab, runs: number, keep: boolean): Promise<LabResul
   return summarize(lab, samples, labUp, labDownS);
 }
 
+/** No lab: load and validate a generated 3,000-host inventory in this process (input positions are linear). */
+function measureInventoryLoad(n = 3000): { hosts: number; ms: number } {
+  const lines = ['cluster: load', 'hosts:'];
+  for (let i = 0; i < n; i++) lines.push(`  h${i}: { address: 10.231.${i >> 8}.${i & 255} }`);
+  lines.push('lvs:', '  directors: [h0]', '  vip: 10.232.0.1', '  virtual_services:', '    - { protocol: tcp, port: 80, scheduler: wlc }', '  real_servers:');
+  for (let i = 1; i < n; i++) lines.push(`    - { host: h${i} }`);
+  const text = lines.join('\n') + '\n';
+  const t = performance.now();
+  const inv = loadInventory(join(tmpdir(), 'bench-load.yaml'), text);
+  return { hosts: inv.hosts.length, ms: round(performance.now() - t, 1) };
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  const inventoryLoad = measureInventoryLoad();
+  log(`load ${inventoryLoad.hosts.toLocaleString('en')}-host inventory: ${inventoryLoad.ms} ms`);
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing: apt-get install time`);
   if (!existsSync(join(ROOT, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: npm run build');
   const onSig = () => {
@@ -338,9 +353,10 @@ async function main() {
   const tgt = targets(results);
   const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, mem_gb: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: readFileSync('/proc/version', 'utf8').split(' ')[2] };
   mkdirSync(dirname(o.out), { recursive: true });
-  writeFileSync(o.out, JSON.stringify({ started, finished: new Date().toISOString(), machine, options: o, error, interrupted, targets: tgt, results }, null, 2) + '\n');
+  writeFileSync(o.out, JSON.stringify({ started, finished: new Date().toISOString(), machine, options: o, error, interrupted, targets: tgt, inventory_load: inventoryLoad, results }, null, 2) + '\n');
   const md = [
     table(results), '',
+    `load ${inventoryLoad.hosts.toLocaleString('en')}-host inventory (no lab): ${inventoryLoad.ms} ms`, '',
     'targets:', ...tgt.map((t) => `- ${t.met === null ? '?' : t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`),
     ...results.filter((r) => r.problems.length).map((r) => `\n${r.lab} problems:\n  ${r.problems.join('\n  ')}`),
     `\nmachine: ${machine.cpus} cores ${machine.cpu_model}, ${machine.mem_gb} GB, node ${machine.node}, kernel ${machine.kernel}; written ${o.out}`,

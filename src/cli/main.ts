@@ -71,7 +71,7 @@ async function execute(mode: RunResult['mode'], inventory: string, playbook: str
   const inv = resolve(inventory);
   const go = (onEvent: (e: EngineEvent) => void) => {
     opts.onEvent = onEvent;
-    if (mode === 'run') return api.run(resolve(playbook!), inv, opts);
+    if (playbook !== undefined) return api.run(resolve(playbook), inv, { ...opts, check: mode === 'plan' });
     return api.runWith(mode, inv, api.builtinPlaybook(mode === 'down' ? 'teardown' : 'site'), opts);
   };
   try {

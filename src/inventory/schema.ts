@@ -1,6 +1,7 @@
 // The inventory: hosts, SSH settings, the HA cluster and the LVS farm, validated with zod.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { cidrArg } from '../modules/lvs-util.js';
 
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
 const SIZE_RE = /^[1-9][0-9]*(?:[KMGT](?:i?B)?)?$/;
@@ -17,6 +18,7 @@ const absPath = z
   .refine((s) => !s.split('/').includes('..'), { message: "must not contain '..'" })
   .refine((s) => /^[A-Za-z0-9/._+:@,=-]+$/.test(s), { message: 'contains characters that are not allowed in a path here (only letters, digits and / . _ + : @ , = -)' });
 const port = z.number().int().min(1).max(65535);
+const rawDevice = z.string().regex(/^\/dev\/raw\/raw[1-9][0-9]{0,4}$/, 'must be a raw device /dev/raw/rawN (N from 1; /dev/raw/rawctl is the control device)');
 const relOrAbsPath = z.string().min(1).refine((s) => !s.includes('\0') && !s.includes('\n'), { message: 'not a valid path' });
 
 export const sshSchema = z
@@ -68,7 +70,7 @@ export const haSchema = z
     members: z.array(z.string()).min(1),
     shared_disk: absPath,
     disk_label: z.enum(['dos', 'gpt']).default('dos'),
-    quorum: z.object({ size: size.default('10M'), primary: absPath.default('/dev/raw/raw1'), shadow: absPath.default('/dev/raw/raw2') }).strict(),
+    quorum: z.object({ size: size.default('10M'), primary: rawDevice.default('/dev/raw/raw1'), shadow: rawDevice.default('/dev/raw/raw2') }).strict(),
     cluster_managed_services: z.array(z.string().regex(SVC_NAME_RE, 'a service name (letters, digits, @ . _ -)')).default([]),
     services: z.array(haServiceSchema).default([]),
     format: z.enum(['clumanager', 'cman']).default('clumanager'),
@@ -97,7 +99,7 @@ export const lvsSchema = z
     forwarding: z.enum(['dr', 'nat', 'tun']).default('dr'),
     virtual_services: z.array(virtualServiceSchema).min(1),
     real_servers: z.array(z.object({ host: z.string(), weight: z.number().int().min(0).max(65535).default(1), port: port.optional() }).strict()).min(1),
-    nat: z.object({ gateway: ipv4, network: z.string().optional() }).strict().optional(),
+    nat: z.object({ gateway: ipv4, network: cidrArg.optional() }).strict().optional(),
     verify_from: z.string().optional(),
   })
   .strict();

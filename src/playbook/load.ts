@@ -1,13 +1,42 @@
 // Load a playbook file: YAML with positions → plays and tasks with a known module each.
-import { InputError, issueAt, loadYamlFile, positionOf, zodIssues, didYouMean, type InputIssue } from '../util/input.js';
+import { InputError, formatIssue, issueAt, loadYamlFile, positionOf, zodIssues, didYouMean, type InputIssue } from '../util/input.js';
 import { playbookSchema, TASK_KEYS, type PlaySpec, type TaskSpec } from './schema.js';
-import { dirname, resolve } from 'node:path';
-import { modules } from '../modules/all.js';
+import { dirname, relative, resolve } from 'node:path';
+import { modules } from '../modules/all.js'; // registers every module
+import { moduleNamed } from '../modules/index.js';
 
-const isImport = (v: unknown): v is { import: string } => !!v && typeof v === 'object' && !Array.isArray(v) && 'import' in v;
+const isImport = (v: unknown): v is { import: string } => !!v && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, 'import');
+const MAX_IMPORT_DEPTH = 8;
 
-/** Load a playbook; `- import: other.yaml` items are replaced by that file's plays. */
-export function loadPlaybook(file: string, text?: string, depth = 0): PlaySpec[] {
+/** One top-level load: the files being loaded (outermost first) and every file loaded so far. */
+interface ImportState {
+  chain: string[];
+  loaded: Map<string, PlaySpec[] | InputError>;
+  base: string;
+}
+
+/** Load a playbook; `- import: other.yaml` items are replaced by that file's plays (an import cycle is an error). */
+export function loadPlaybook(file: string, text?: string): PlaySpec[] {
+  return loadFile(file, text, { chain: [], loaded: new Map(), base: dirname(resolve(file)) });
+}
+
+/** The plays of an imported file, loaded once per top-level load; its problems go to `issues`. */
+function importFile(target: string, st: ImportState, issues: InputIssue[]): PlaySpec[] {
+  let r = st.loaded.get(target);
+  if (r === undefined) {
+    try { r = loadFile(target, undefined, st); } catch (e) { if (!(e instanceof InputError)) throw e; r = e; }
+    st.loaded.set(target, r);
+  }
+  if (r instanceof InputError) { issues.push(...r.issues); return []; }
+  return r;
+}
+
+function loadFile(file: string, text: string | undefined, st: ImportState): PlaySpec[] {
+  st.chain.push(resolve(file));
+  try { return loadOne(file, text, st); } finally { st.chain.pop(); }
+}
+
+function loadOne(file: string, text: string | undefined, st: ImportState): PlaySpec[] {
   const y = loadYamlFile(file, text);
   const value = Array.isArray(y.value) ? y.value : y.value;
   const imports = new Map<number, string>();
@@ -21,14 +50,16 @@ export function loadPlaybook(file: string, text?: string, depth = 0): PlaySpec[]
     throw new InputError(issues);
   }
   const names = Object.keys(modules);
+  const rawTask = (pi: number, kind: 'tasks' | 'handlers', ti: number): Record<string, unknown> => (value as any[])[pi][kind][ti];
   const plays: PlaySpec[] = parsed.data.map((p, pi) => {
     if (imports.has(pi)) return { name: 'import', hosts: [], tasks: [], handlers: [], where: { file, line: 0, col: 0 } };
     const conv = (list: Record<string, unknown>[], kind: 'tasks' | 'handlers'): TaskSpec[] =>
       list.map((t, ti) => {
         const path = [pi, kind, ti];
-        const extra = Object.keys(t).filter((k) => !(TASK_KEYS as readonly string[]).includes(k));
-        const mods = extra.filter((k) => k in modules);
-        const unknown = extra.filter((k) => !(k in modules));
+        // the keys as written (zod drops a __proto__ key), each looked up as the registry's own
+        const extra = Object.keys(rawTask(pi, kind, ti)).filter((k) => !(TASK_KEYS as readonly string[]).includes(k));
+        const mods = extra.filter((k) => moduleNamed(k) !== undefined);
+        const unknown = extra.filter((k) => moduleNamed(k) === undefined);
         for (const k of unknown) {
           const hint = didYouMean(k, [...names, ...TASK_KEYS]);
           issues.push(issueAt(y, path, `unknown module or task key "${k}"${hint ? ` (did you mean "${hint}"?)` : `; modules: ${names.join(', ')}`}`, k));
@@ -56,13 +87,19 @@ export function loadPlaybook(file: string, text?: string, depth = 0): PlaySpec[]
     return { name: p.name, hosts: Array.isArray(p.hosts) ? p.hosts : p.hosts.split(',').map((s) => s.trim()), when: p.when, tasks, handlers, where: { file, ...pos } };
   });
   const out: PlaySpec[] = [];
+  const shown = (p: string) => relative(st.base, p) || p;
   for (let i = 0; i < plays.length; i++) {
     const imp = imports.get(i);
     if (imp === undefined) { out.push(plays[i]!); continue; }
-    if (depth > 8) { issues.push(issueAt(y, [i, 'import'], 'imports nest too deeply')); continue; }
-    try { out.push(...loadPlaybook(resolve(dirname(file), imp), undefined, depth + 1)); }
-    catch (e) { if (e instanceof InputError) issues.push(...e.issues); else throw e; }
+    const target = resolve(dirname(file), imp);
+    const at = st.chain.indexOf(target);
+    if (at >= 0) { issues.push(issueAt(y, [i, 'import'], `import cycle: ${[...st.chain.slice(at), target].map(shown).join(' → ')}`)); continue; }
+    if (st.chain.length > MAX_IMPORT_DEPTH) { issues.push(issueAt(y, [i, 'import'], `imports nest more than ${MAX_IMPORT_DEPTH} deep`)); continue; }
+    out.push(...importFile(target, st, issues));
   }
-  if (issues.length) throw new InputError(issues);
+  if (issues.length) {
+    const seen = new Set<string>();
+    throw new InputError(issues.filter((i) => { const k = formatIssue(i); return seen.has(k) ? false : (seen.add(k), true); }));
+  }
   return out;
 }

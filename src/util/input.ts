@@ -1,6 +1,6 @@
 // Reading user YAML (inventory, playbooks) with source positions, and turning problems into file:line:column issues.
 import { readFileSync, statSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 
 export interface InputIssue {
@@ -31,24 +31,28 @@ export interface LoadedYaml {
   value: unknown;
 }
 
+/** A user file's text, with the same checks for every input file: it exists, is a regular file, is not too large. */
+export function loadTextFile(file: string): string {
+  let st;
+  try { st = statSync(file); } catch (e) { throw new InputError([{ file, line: 0, col: 0, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}` }]); }
+  if (!st.isFile()) throw new InputError([{ file, line: 0, col: 0, path: '', message: 'not a regular file' }]);
+  if (st.size > MAX_INPUT_BYTES) throw new InputError([{ file, line: 1, col: 1, path: '', message: `file is ${st.size} bytes; the limit is ${MAX_INPUT_BYTES} bytes` }]);
+  return readFileSync(file, 'utf8');
+}
+
 /** Parse a YAML file; syntax problems, duplicate keys, alias bombs and oversize files become issues. */
 export function loadYamlFile(file: string, text?: string): LoadedYaml {
-  let src = text;
-  if (src === undefined) {
-    let st;
-    try { st = statSync(file); } catch (e) { throw new InputError([{ file, line: 0, col: 0, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}` }]); }
-    if (!st.isFile()) throw new InputError([{ file, line: 0, col: 0, path: '', message: 'not a regular file' }]);
-    if (st.size > MAX_INPUT_BYTES) throw new InputError([{ file, line: 1, col: 1, path: '', message: `file is ${st.size} bytes; the limit is ${MAX_INPUT_BYTES} bytes` }]);
-    src = readFileSync(file, 'utf8');
-  }
+  const src = text ?? loadTextFile(file);
   if (Buffer.byteLength(src) > MAX_INPUT_BYTES) throw new InputError([{ file, line: 1, col: 1, path: '', message: `file is larger than ${MAX_INPUT_BYTES} bytes` }]);
   const lc = new LineCounter();
-  const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  // duplicate keys are found by duplicateKeys (the yaml library's own check compares every key with every other)
+  const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true });
   const issues: InputIssue[] = [];
   for (const e of doc.errors) {
     const pos = lc.linePos(e.pos[0]);
     issues.push({ file, line: pos.line, col: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
   }
+  if (!issues.length) issues.push(...duplicateKeys(file, doc, lc));
   if (issues.length) throw new InputError(issues);
   if (doc.contents == null) throw new InputError([{ file, line: 1, col: 1, path: '', message: 'the file is empty' }]);
   let value: unknown;
@@ -60,10 +64,42 @@ export function loadYamlFile(file: string, text?: string): LoadedYaml {
   return { file, doc, lc, value };
 }
 
+/** Keys that occur twice in one mapping (after conversion to JavaScript, where 1 and "1" are the same key). */
+function duplicateKeys(file: string, doc: Document.Parsed, lc: LineCounter): InputIssue[] {
+  const out: InputIssue[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const first = new Map<string, Node>();
+      for (const p of map.items) {
+        if (!isScalar(p.key)) continue;
+        const k = String(p.key.value);
+        const prev = first.get(k);
+        if (!prev) { first.set(k, p.key); continue; }
+        const at = lc.linePos(p.key.range?.[0] ?? 0);
+        out.push({ file, ...at, path: '', message: `YAML: Map keys must be unique: "${k}" is already a key on line ${lc.linePos(prev.range?.[0] ?? 0).line}` });
+      }
+    },
+  });
+  return out;
+}
+
 export function pathString(path: (string | number)[]): string {
   let s = '';
   for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : String(p);
   return s;
+}
+
+const keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+/** The pair with key `key` in `map` (the first, as written), through an index built once per mapping. */
+function pairOf(map: YAMLMap, key: string): Pair | undefined {
+  let idx = keyIndex.get(map);
+  if (!idx) {
+    idx = new Map();
+    for (const p of map.items) if (isPair(p) && isScalar(p.key) && !idx.has(String(p.key.value))) idx.set(String(p.key.value), p);
+    keyIndex.set(map, idx);
+  }
+  return idx.get(key);
 }
 
 /** The position of the node at `path` (or of the key `key` inside it), falling back to the nearest ancestor. */
@@ -72,7 +108,7 @@ export function positionOf(y: LoadedYaml, path: (string | number)[], key?: strin
   let best: Node | null = (node as Node) ?? null;
   for (const seg of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair = pairOf(node, String(seg));
       if (!pair) break;
       node = pair.value ?? pair.key;
       if (pair.value == null) { best = pair.key as Node; break; }
@@ -82,7 +118,7 @@ export function positionOf(y: LoadedYaml, path: (string | number)[], key?: strin
     if (node && (node as Node).range) best = node as Node;
   }
   if (key !== undefined && isMap(best)) {
-    const pair = best.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
+    const pair = pairOf(best, key);
     if (pair && (pair.key as Node).range) best = pair.key as Node;
   }
   const off = best?.range?.[0] ?? 0;
@@ -128,7 +164,7 @@ export function knownKeys(schema: z.ZodTypeAny, path: (string | number)[]): stri
   for (const seg of path) {
     if (!s) return [];
     s = unwrap(s);
-    if (s instanceof z.ZodObject) s = s.shape[seg as string];
+    if (s instanceof z.ZodObject) s = Object.hasOwn(s.shape, seg) ? s.shape[seg as string] : undefined;
     else if (s instanceof z.ZodArray) s = s.element;
     else if (s instanceof z.ZodRecord) s = s.valueSchema;
     else return [];
@@ -148,7 +184,7 @@ function describeType(v: unknown): string {
 
 function valueAt(root: unknown, path: (string | number)[]): unknown {
   let v: any = root;
-  for (const p of path) v = v == null ? undefined : v[p];
+  for (const p of path) v = v != null && typeof v === 'object' && Object.hasOwn(v, p) ? v[p] : undefined;
   return v;
 }
 

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import Handlebars from 'handlebars';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkTemplate, compileTemplate } from '../playbook/render.js';
+import { InputError } from './input.js';
 
 let cached: string | undefined;
 
@@ -31,12 +32,13 @@ export function templatePath(name: string, overrideDir?: string): string {
 }
 
 
-const cache = new Map<string, HandlebarsTemplateDelegate>();
+const cache = new Map<string, (ctx: unknown) => string>();
 
 /**
  * Compile (once) and render a template from templates/ (or `overrideDir`).
  * `escape: true` = HTML/XML escaping for {{x}} (XML templates); false = noEscape (text files).
- * Always `strict: true`: a missing variable throws instead of rendering ''.
+ * Always strict (a missing variable throws instead of rendering ''), and checked first: a template that does not
+ * parse, uses the log helper or reaches for JavaScript internals is an InputError at its file:line:col.
  */
 export function renderTemplate(name: string, ctx: unknown, opts: { escape: boolean; overrideDir?: string }): string {
   const path = templatePath(name, opts.overrideDir);
@@ -44,7 +46,9 @@ export function renderTemplate(name: string, ctx: unknown, opts: { escape: boole
   let tpl = cache.get(key);
   if (!tpl) {
     const src = readFileSync(path, 'utf8');
-    tpl = Handlebars.compile(src, { strict: true, noEscape: !opts.escape });
+    const issues = checkTemplate(src, path);
+    if (issues.length) throw new InputError(issues);
+    tpl = compileTemplate(src, { escape: opts.escape });
     cache.set(key, tpl);
   }
   return tpl(ctx);

@@ -1,10 +1,12 @@
 // A corpus of broken inventories and playbooks: each exits 2 with file:line:column and field, and contacts no host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { cli } from '../helpers.js';
+import { dirname, join } from 'node:path';
+import { cli, cliJson } from '../helpers.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { InputError } from '../../src/util/input.js';
 
 let server: Server;
 let port = 0;
@@ -17,6 +19,8 @@ beforeAll(async () => {
   port = (server.address() as { port: number }).port;
 });
 afterAll(() => { server.close(); rmSync(dir, { recursive: true, force: true }); });
+/** Connections to the listener since `before`: cli() blocks this process, so a contact is only accepted after it returns. */
+const contacted = async (before: number) => { await new Promise((r) => setTimeout(r, 100)); return connections - before; };
 
 const base = () => `cluster: t
 ssh: { user: root, port: ${port}, private_key: /dev/null, known_hosts: ${dir}/kh }
@@ -44,7 +48,17 @@ lvs:
 const setLine = (n: number, text: string) => base().split('\n').map((l, i) => (i === n - 1 ? text : l)).join('\n');
 const insertAt = (n: number, text: string) => { const l = base().split('\n'); l.splice(n - 1, 0, text); return l.join('\n'); };
 
-interface Case { name: string; yaml: () => string; line: number; text: RegExp | string; field?: string }
+/** `files`: other files the case needs, written beside it first (imported playbooks, templates). */
+interface Case { name: string; yaml: () => string; line: number; text: RegExp | string; field?: string; files?: Record<string, string> }
+
+const writeFiles = (files: Record<string, string> | undefined) => {
+  for (const [name, text] of Object.entries(files ?? {})) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+};
+
+writeFileSync(join(dir, 'templates-not-a-dir.yaml'), '# a file, not a directory\n');
 
 const inventories: Case[] = [
   { name: 'unknown-member', yaml: () => setLine(9, '  members: [n1, n3]'), line: 9, text: '"n3" is not a host in hosts:', field: 'ha.members[1]' },
@@ -83,11 +97,36 @@ const inventories: Case[] = [
   { name: 'hosts-not-a-map', yaml: () => base().replace(/hosts:\n(  .*\n){4}/, 'hosts: 5\n'), line: 3, text: 'expected object, got number 5' },
   { name: 'netmask-without-persistence', yaml: () => setLine(18, '    - { protocol: tcp, port: 80, scheduler: wlc, netmask: 255.255.255.0 }'), line: 18, text: 'only applies to a persistent service' },
   { name: 'bad-forwarding', yaml: () => insertAt(17, '  forwarding: tunnel'), line: 17, text: 'is not one of: dr, nat, tun' },
+  // names that are JavaScript object properties are names like any other
+  { name: 'member-toString', yaml: () => setLine(9, '  members: [n1, toString]'), line: 9, text: '"toString" is not a host in hosts:', field: 'ha.members[1]' },
+  { name: 'real-server-constructor', yaml: () => setLine(20, '    - { host: constructor }'), line: 20, text: '"constructor" is not a host in hosts:' },
+  { name: 'lab-host-hasOwnProperty', yaml: () => base() + 'lab:\n  hosts:\n    hasOwnProperty: { kind: ns }\n', line: 23, text: '"hasOwnProperty" is not a host in hosts:' },
+  { name: 'group-member-valueOf', yaml: () => insertAt(8, 'groups: { web: [n1, valueOf] }'), line: 8, text: '"valueOf" is not a host in hosts:', field: 'groups.web[1]' },
+  // knowable before any host is contacted
+  { name: 'nat-network-not-cidr', yaml: () => insertAt(17, '  nat: { gateway: 127.0.0.1, network: 10.0.0.0/33 }'), line: 17, text: 'an IPv4 network like 10.0.0.0/24', field: 'lvs.nat.network' },
+  { name: 'nat-gateway-not-ipv4', yaml: () => insertAt(17, '  nat: { gateway: "::1" }'), line: 17, text: 'not an IPv4 address', field: 'lvs.nat.gateway' },
+  { name: 'quorum-primary-not-raw', yaml: () => setLine(11, '  quorum: { size: 10M, primary: /dev/sdb1 }'), line: 11, text: '/dev/raw/rawN', field: 'ha.quorum.primary' },
+  { name: 'quorum-shadow-not-raw', yaml: () => setLine(11, '  quorum: { size: 10M, shadow: /dev/raw/rawctl }'), line: 11, text: '/dev/raw/rawN', field: 'ha.quorum.shadow' },
+  { name: 'templates-missing', yaml: () => insertAt(8, 'templates: ./no-such-templates'), line: 8, text: 'does not exist', field: 'templates' },
+  { name: 'templates-not-a-dir', yaml: () => insertAt(8, 'templates: ./templates-not-a-dir.yaml'), line: 8, text: 'not a directory', field: 'templates' },
+  { name: 'service-address-is-vip', yaml: () => setLine(13, '    - { name: NFS, address: 127.0.0.200, size: 100M, mountpoint: /mnt/a }'), line: 13, text: 'is the LVS VIP', field: 'ha.services[0].address' },
+  { name: 'service-address-twice', yaml: () => insertAt(14, '    - { name: SMB, address: 127.0.0.100, mountpoint: /mnt/b }'), line: 14, text: 'already used by service "NFS"', field: 'ha.services[1].address' },
+  { name: 'mountpoint-etc', yaml: () => setLine(13, '    - { name: NFS, address: 127.0.0.100, size: 100M, mountpoint: /etc }'), line: 13, text: 'system directory', field: 'ha.services[0].mountpoint' },
+  { name: 'mountpoint-mnt-slash', yaml: () => setLine(13, '    - { name: NFS, address: 127.0.0.100, size: 100M, mountpoint: /mnt/ }'), line: 13, text: 'system directory', field: 'ha.services[0].mountpoint' },
+  { name: 'mountpoint-root', yaml: () => setLine(13, '    - { name: NFS, address: 127.0.0.100, size: 100M, mountpoint: / }'), line: 13, text: 'system directory', field: 'ha.services[0].mountpoint' },
+  { name: 'mountpoint-nested', yaml: () => insertAt(14, '    - { name: SMB, address: 127.0.0.101, mountpoint: /mnt/a/smb }'), line: 14, text: 'inside /mnt/a, the mount point of service "NFS"', field: 'ha.services[1].mountpoint' },
+  { name: 'mountpoint-same-spelled-differently', yaml: () => insertAt(14, '    - { name: SMB, address: 127.0.0.101, mountpoint: //mnt/a/ }'), line: 14, text: 'mount point of service "NFS"', field: 'ha.services[1].mountpoint' },
+  { name: 'host-named-all', yaml: () => insertAt(8, '  all: { address: 127.0.0.16 }'), line: 8, text: 'built-in group', field: 'hosts.all' },
+  { name: 'host-named-real_servers', yaml: () => insertAt(8, '  real_servers: { address: 127.0.0.16 }'), line: 8, text: 'built-in group', field: 'hosts.real_servers' },
+  { name: 'group-named-ha_members', yaml: () => insertAt(8, 'groups: { ha_members: [n1] }'), line: 8, text: 'built-in group', field: 'groups.ha_members' },
+  { name: 'shared-disk-partition', yaml: () => setLine(10, '  shared_disk: /dev/sdb1'), line: 10, text: 'shared_disk must be a whole disk', field: 'ha.shared_disk' },
+  { name: 'shared-disk-by-id-part', yaml: () => setLine(10, '  shared_disk: /dev/disk/by-id/ata-QEMU_HARDDISK_QM00002-part3'), line: 10, text: 'shared_disk must be a whole disk', field: 'ha.shared_disk' },
   { name: 'service-without-size-not-last', yaml: () => insertAt(14, '    - { name: SMB, address: 127.0.0.101, size: 10M, mountpoint: /mnt/b }').replace('size: 100M, mountpoint: /mnt/a', 'mountpoint: /mnt/a'), line: 13, text: 'only the last service may omit size' },
 ];
 
 describe('bad inventories exit 2 with file:line:column and contact no host', () => {
-  it.each(inventories)('$name', (c) => {
+  it.each(inventories)('$name', async (c) => {
+    writeFiles(c.files);
     const file = join(dir, `${c.name}.yaml`);
     writeFileSync(file, c.yaml());
     const before = connections;
@@ -97,7 +136,8 @@ describe('bad inventories exit 2 with file:line:column and contact no host', () 
     if (typeof c.text === 'string') expect(r.stderr).toContain(c.text);
     else expect(r.stderr).toMatch(c.text);
     if (c.field) expect(r.stderr).toContain(`${c.field}: `);
-    expect(connections).toBe(before);
+    expect(r.stdout + r.stderr).not.toMatch(/TypeError|is not a function|\n\s+at /);
+    expect(await contacted(before)).toBe(0);
   });
 
   it('reports every problem at once', () => {
@@ -129,12 +169,29 @@ const playbooks: Case[] = [
   { name: 'pb-missing-import', yaml: () => '- import: nothere.yaml\n', line: 0, text: 'no such file' },
   { name: 'pb-unknown-group', yaml: () => '- name: p\n  hosts: webservers\n  tasks: []\n', line: 1, text: 'no host or group named webservers' },
   { name: 'pb-not-a-list', yaml: () => 'name: p\n', line: 1, text: 'expected array' },
+  // names that are JavaScript object properties: unknown modules and groups like any other name
+  { name: 'pb-module-toString', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      toString: { path: /tmp/x }\n', line: 5, text: 'unknown module or task key "toString"' },
+  { name: 'pb-module-constructor', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      constructor: {}\n', line: 5, text: 'unknown module or task key "constructor"' },
+  { name: 'pb-module-proto', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      __proto__: { argv: [true] }\n', line: 5, text: 'unknown module or task key "__proto__"' },
+  { name: 'pb-module-hasOwnProperty-with-module', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      command: { argv: [true] }\n      hasOwnProperty: 1\n', line: 6, text: 'unknown module or task key "hasOwnProperty"' },
+  { name: 'pb-hosts-valueOf', yaml: () => '- name: p\n  hosts: valueOf\n  tasks: []\n', line: 1, text: 'no host or group named valueOf' },
+  { name: 'pb-handler-constructor', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      command: { argv: [true] }\n      notify: constructor\n', line: 6, text: 'no handler named "constructor"' },
+  // import cycles are named, with the import's position
+  { name: 'pb-import-self', yaml: () => '- import: pb-import-self.yaml\n', line: 1, text: 'import cycle: pb-import-self.yaml → pb-import-self.yaml' },
+  { name: 'pb-import-mutual', files: { 'cyc-b.yaml': '# b\n- import: pb-import-mutual.yaml\n- import: pb-import-mutual.yaml\n' }, yaml: () => '- import: cyc-b.yaml\n- import: cyc-b.yaml\n', line: 2, text: 'import cycle: pb-import-mutual.yaml → cyc-b.yaml → pb-import-mutual.yaml' },
+  { name: 'pb-import-cycle-in-subdir', files: { 'sub/c1.yaml': '- import: c2.yaml\n', 'sub/c2.yaml': '- name: ok\n  hosts: all\n  tasks: []\n- import: ../sub/c1.yaml\n' }, yaml: () => '- import: sub/c1.yaml\n', line: 4, text: 'import cycle: sub/c1.yaml → sub/c2.yaml → sub/c1.yaml' },
+  // templates that reach for JavaScript internals or write to the output are input errors
+  { name: 'pb-template-constructor', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      file: { path: /tmp/x, content: "{{host.constructor}}" }\n', line: 4, text: '"constructor"' },
+  { name: 'pb-template-lookup-proto', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      file: { path: /tmp/x, content: "a{{lookup this \'__proto__\'}}" }\n', line: 4, text: '"__proto__"' },
+  { name: 'pb-template-log', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      file: { path: /tmp/x, content: "{{log \'hello from the template\'}}" }\n', line: 4, text: /log/ },
+  { name: 'pb-when-constructor', yaml: () => '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      when: "{{#if host.constructor}}yes{{/if}}"\n      command: { argv: [true] }\n', line: 4, text: '"constructor"' },
 ];
 
 describe('bad playbooks exit 2 with file:line:column and contact no host', () => {
-  it.each(playbooks)('$name', (c) => {
+  it.each(playbooks)('$name', async (c) => {
     const inv = join(dir, 'good.yaml');
     writeFileSync(inv, base());
+    writeFiles(c.files);
     const file = join(dir, `${c.name}.yaml`);
     writeFileSync(file, c.yaml());
     const before = connections;
@@ -143,6 +200,74 @@ describe('bad playbooks exit 2 with file:line:column and contact no host', () =>
     expect(r.stderr).toMatch(new RegExp(`:${c.line}:\\d+ `));
     if (typeof c.text === 'string') expect(r.stderr).toContain(c.text);
     else expect(r.stderr).toMatch(c.text);
-    expect(connections).toBe(before);
+    expect(r.stdout + r.stderr).not.toMatch(/TypeError|is not a function|hello from the template|\n\s+at /);
+    expect(await contacted(before)).toBe(0);
+  });
+});
+
+describe('a template in the inventory\'s templates: directory is checked before any host is contacted', () => {
+  it.each([
+    ['{{log "hello from the template"}}', /log/],
+    ['{{#each services}}{{this.constructor}}{{/each}}', /"constructor"/],
+    ['{{lookup this "__proto__"}}', /"__proto__"/],
+    ['{{foo bar=}}', /Parse error on line 2: Expecting/],
+    ['{{#each services}}{{/if}}', /each doesn't match if/],
+  ])('%s', async (tpl, text) => {
+    const tdir = join(dir, `tpl-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(tdir);
+    writeFileSync(join(tdir, 'ipvsadm.rules.hbs'), `# line 1\n${tpl}\n`);
+    const file = join(dir, 'with-templates.yaml');
+    writeFileSync(file, base() + `templates: ${tdir}\n`);
+    const before = connections;
+    const r = cli(['plan', file]);
+    expect(r.code, r.stderr + r.stdout).toBe(2);
+    expect(r.stderr).toContain(`${join(tdir, 'ipvsadm.rules.hbs')}:2:`);
+    expect(r.stderr).toMatch(text);
+    expect(r.stdout + r.stderr).not.toContain('hello from the template');
+    expect(await contacted(before)).toBe(0);
+  });
+});
+
+describe('ha.shared_disk must name a whole disk when the name says it is a partition', () => {
+  const inv = (disk: string) => base().replace('shared_disk: /dev/sdb', `shared_disk: ${disk}`);
+  it.each(['/dev/sdb1', '/dev/sdab12', '/dev/nvme0n1p2', '/dev/vda3', '/dev/xvdb1', '/dev/hdb2', '/dev/loop0p1', '/dev/mmcblk0p1', '/dev/cciss/c0d0p1',
+    '/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002-part1', '/dev/disk/by-path/pci-0000:00:1f.2-ata-2-part12', '/dev/disk/by-partuuid/0d5a9c1e-01', '/dev/disk/by-partlabel/data'])('%s is refused', (disk) => {
+    let err: unknown;
+    try { loadInventory(join(dir, 'disk.yaml'), inv(disk)); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).issues).toEqual([expect.objectContaining({ line: 10, path: 'ha.shared_disk', message: expect.stringContaining('shared_disk must be a whole disk') })]);
+  });
+  it.each(['/dev/sdb', '/dev/nvme0n1', '/dev/vda', '/dev/loop0', '/dev/mmcblk0', '/dev/cciss/c0d0', '/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002', '/dev/disk/by-id/clusterform-lab-shared', '/dev/mapper/mpatha', '/dev/md0'])('%s is accepted', (disk) => {
+    expect(loadInventory(join(dir, 'disk.yaml'), inv(disk)).raw.ha!.shared_disk).toBe(disk);
+  });
+});
+
+describe('run PLAYBOOK --check plans PLAYBOOK, not site.yaml', () => {
+  it('a problem in PLAYBOOK stops the check with its position', async () => {
+    const inv = join(dir, 'good.yaml');
+    writeFileSync(inv, base());
+    const file = join(dir, 'check-bad.yaml');
+    writeFileSync(file, '- name: mine\n  hosts: all\n  tasks:\n    - name: t\n      file: { path: /tmp/x, content: "{{nope.nothing}}" }\n');
+    const before = connections;
+    const r = cli(['run', file, '-i', inv, '--check']);
+    expect(r.code, r.stderr + r.stdout).toBe(2);
+    expect(r.stderr).toContain(`${file}:4:`);
+    expect(r.stderr).toContain('"nope.nothing" is not defined');
+    expect(await contacted(before)).toBe(0);
+  });
+  it('the plays of PLAYBOOK are planned (mode plan), site.yaml\'s are not', async () => {
+    const inv = join(dir, 'good.yaml');
+    writeFileSync(inv, base());
+    const before = connections;
+    const file = join(dir, 'check-good.yaml');
+    writeFileSync(file, '- name: my own play\n  hosts: n1\n  tasks:\n    - name: t\n      command: { argv: [touch, /tmp/cf-check-flag], creates: /tmp/cf-check-flag }\n');
+    const r = cliJson(['run', file, '-i', inv, '--check']);
+    expect(r.json, r.stderr).not.toBeNull();
+    expect(r.json.mode).toBe('plan');
+    const plays = r.json.events.filter((e: any) => e.type === 'play').map((e: any) => e.play);
+    expect(plays).toEqual(['my own play']);
+    expect(r.json.recap.map((h: any) => h.host)).toEqual(['n1']);
+    // the listener (at n1's address) does see a contact: n1, the only host of the play, was tried
+    expect(await contacted(before)).toBe(1);
   });
 });

@@ -7,6 +7,11 @@ import { loadPlaybook } from './playbook/load.js';
 import { runPlaybook } from './engine/run.js';
 import type { EngineEvent, RunResult } from './engine/types.js';
 import { SshTransport } from './transport/ssh.js';
+import { Registry } from './engine/registry.js';
+import { builtinModules } from './modules/index.js';
+
+/** The modules every run uses unless the caller passes its own Registry (e.g. with extra modules). */
+export const defaultRegistry = new Registry(builtinModules);
 
 export interface CommonOptions {
   limit?: string;
@@ -18,6 +23,8 @@ export interface CommonOptions {
   onEvent?: (e: EngineEvent) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** the modules playbooks may name (default: every built-in module) */
+  registry?: Registry;
 }
 
 export function packageRoot(): string {
@@ -61,7 +68,7 @@ export function sshTransportFor(inv: Inventory, opts: CommonOptions) {
 
 export async function runWith(mode: RunResult['mode'], inventoryPath: string, playbookPath: string, opts: CommonOptions = {}): Promise<RunResult> {
   const inv = loadInventory(inventoryPath);
-  const plays = loadPlaybook(playbookPath);
+  const plays = loadPlaybook(playbookPath, opts.registry ?? defaultRegistry);
   return runPlaybook({
     mode,
     inventory: inv,

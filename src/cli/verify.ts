@@ -4,14 +4,14 @@ import { resolve } from 'node:path';
 import { loadInventory } from '../inventory/load.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { runPlaybook } from '../engine/run.js';
-import { becomePasswordFor, builtinPlaybook, packageRoot, sshTransportFor } from '../api.js';
+import { becomePasswordFor, builtinPlaybook, defaultRegistry, packageRoot, sshTransportFor } from '../api.js';
 import type { TaskEvent } from '../engine/types.js';
 
 export interface CheckRow { host: string; check: string; pass: boolean; reason: string }
 
 export async function verify(inventory: string, opts: { limit?: string; forks?: number; acceptNewHostKeys?: boolean; log?: (l: string) => void }): Promise<CheckRow[]> {
   const inv = loadInventory(inventory);
-  const plays = [...loadPlaybook(builtinPlaybook('site')), ...loadPlaybook(resolve(packageRoot(), 'playbooks', 'verify.yaml'))];
+  const plays = [...loadPlaybook(builtinPlaybook('site'), defaultRegistry), ...loadPlaybook(resolve(packageRoot(), 'playbooks', 'verify.yaml'), defaultRegistry)];
   const res = await runPlaybook({ mode: 'plan', inventory: inv, plays, limit: opts.limit, forks: opts.forks, transport: sshTransportFor(inv, opts), becomePasswordFor, log: opts.log });
   const rows: CheckRow[] = [];
   for (const h of res.hosts) if (h.unreachable) rows.push({ host: h.host, check: 'reachable', pass: false, reason: 'host unreachable' });

@@ -2,7 +2,6 @@
 import type { z } from 'zod';
 import type { HostEntry, Inventory } from '../inventory/load.js';
 import { resolveTargets } from '../inventory/load.js';
-import { modules } from '../modules/index.js';
 import type { PlaySpec, TaskSpec } from '../playbook/schema.js';
 import { evalWhen, renderDeep, renderValue, RenderError } from '../playbook/render.js';
 import { InputError, pathString, type InputIssue } from '../util/input.js';
@@ -100,7 +99,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
         items.forEach((item, ii) => {
           const c = item === undefined ? ctx : { ...ctx, item, index: ii };
           const skip = !evalWhen(spec.when, c);
-          const mod = modules[spec.module]!;
+          const mod = spec.module;
           let args: unknown = {};
           if (!skip) {
             const parsed = (mod.args as z.ZodTypeAny).safeParse(renderDeep(spec.args, c));

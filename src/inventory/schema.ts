@@ -1,7 +1,7 @@
 // The inventory: hosts, SSH settings, the HA cluster and the LVS farm, validated with zod.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { cidrArg } from '../modules/lvs-util.js';
+import { cidrArg } from '../modules/support/lvs.js';
 
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
 const SIZE_RE = /^[1-9][0-9]*(?:[KMGT](?:i?B)?)?$/;

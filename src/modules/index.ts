@@ -1,14 +1,8 @@
-// Every module, by the name playbooks use.
+// Every module clusterform ships, by area. No side effects: src/api.ts builds the Registry from this list.
 import type { ModuleDef } from '../engine/types.js';
+import { coreModules } from './core/index.js';
+import { haModules } from './ha/index.js';
+import { lvsModules } from './lvs/index.js';
+import { checkModules } from './checks/index.js';
 
-/** The registry; without a prototype, so that `toString` or `constructor` are not modules. */
-export const modules: Record<string, ModuleDef> = Object.create(null);
-
-export function register(...defs: ModuleDef[]): void {
-  for (const d of defs) modules[d.name] = d;
-}
-
-/** The module called `name`, if there is one. */
-export function moduleNamed(name: string): ModuleDef | undefined {
-  return Object.hasOwn(modules, name) ? modules[name] : undefined;
-}
+export const builtinModules: readonly ModuleDef[] = [...coreModules, ...haModules, ...lvsModules, ...checkModules];

@@ -2,22 +2,22 @@
 import { InputError, formatIssue, issueAt, loadYamlFile, positionOf, zodIssues, didYouMean, type InputIssue } from '../util/input.js';
 import { playbookSchema, TASK_KEYS, type PlaySpec, type TaskSpec } from './schema.js';
 import { dirname, relative, resolve } from 'node:path';
-import { modules } from '../modules/all.js'; // registers every module
-import { moduleNamed } from '../modules/index.js';
+import type { Registry } from '../engine/registry.js';
 
 const isImport = (v: unknown): v is { import: string } => !!v && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, 'import');
 const MAX_IMPORT_DEPTH = 8;
 
 /** One top-level load: the files being loaded (outermost first) and every file loaded so far. */
 interface ImportState {
+  registry: Registry;
   chain: string[];
   loaded: Map<string, PlaySpec[] | InputError>;
   base: string;
 }
 
 /** Load a playbook; `- import: other.yaml` items are replaced by that file's plays (an import cycle is an error). */
-export function loadPlaybook(file: string, text?: string): PlaySpec[] {
-  return loadFile(file, text, { chain: [], loaded: new Map(), base: dirname(resolve(file)) });
+export function loadPlaybook(file: string, registry: Registry, text?: string): PlaySpec[] {
+  return loadFile(file, text, { registry, chain: [], loaded: new Map(), base: dirname(resolve(file)) });
 }
 
 /** The plays of an imported file, loaded once per top-level load; its problems go to `issues`. */
@@ -49,12 +49,13 @@ function loadOne(file: string, text: string | undefined, st: ImportState): PlayS
     issues.push(...zodIssues(y, parsed.error, playbookSchema));
     throw new InputError(issues);
   }
-  const names = Object.keys(modules);
+  const names = st.registry.names();
+  const moduleNamed = (k: string) => st.registry.get(k);
   const rawTask = (pi: number, kind: 'tasks' | 'handlers', ti: number): Record<string, unknown> => (value as any[])[pi][kind][ti];
   const plays: PlaySpec[] = parsed.data.map((p, pi) => {
     if (imports.has(pi)) return { name: 'import', hosts: [], tasks: [], handlers: [], where: { file, line: 0, col: 0 } };
     const conv = (list: Record<string, unknown>[], kind: 'tasks' | 'handlers'): TaskSpec[] =>
-      list.map((t, ti) => {
+      list.flatMap((t, ti): TaskSpec[] => {
         const path = [pi, kind, ti];
         // the keys as written (zod drops a __proto__ key), each looked up as the registry's own
         const extra = Object.keys(rawTask(pi, kind, ti)).filter((k) => !(TASK_KEYS as readonly string[]).includes(k));
@@ -67,17 +68,19 @@ function loadOne(file: string, text: string | undefined, st: ImportState): PlayS
         if (mods.length !== 1 && unknown.length === 0)
           issues.push(issueAt(y, path, mods.length === 0 ? `task "${t.name}" names no module (one of: ${names.join(', ')})` : `task "${t.name}" names more than one module: ${mods.join(', ')}`, 'name'));
         const pos = positionOf(y, path);
-        return {
+        const mod = mods.length === 1 ? moduleNamed(mods[0]!) : undefined;
+        if (!mod) return []; // reported above
+        return [{
           name: String(t.name),
-          module: mods[0] ?? '',
+          module: mod,
           args: mods[0] ? (t[mods[0]] ?? {}) : {},
           when: t.when as string | boolean | undefined,
           once: t.once === true,
           notify: t.notify === undefined ? [] : Array.isArray(t.notify) ? (t.notify as string[]) : [t.notify as string],
           timeout: t.timeout as number | undefined,
           loop: t.loop as string | unknown[] | undefined,
-          where: { file, ...pos, path: [...path, mods[0] ?? ''] },
-        };
+          where: { file, ...pos, path: [...path, mods[0]!] },
+        }];
       });
     const tasks = conv(p.tasks as Record<string, unknown>[], 'tasks');
     const handlers = conv(p.handlers as Record<string, unknown>[], 'handlers');

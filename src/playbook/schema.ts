@@ -1,5 +1,6 @@
 // Playbooks: plays that target groups, tasks that name one module with its arguments.
 import { z } from 'zod';
+import type { ModuleDef } from '../engine/types.js';
 
 export const TASK_KEYS = ['name', 'when', 'once', 'notify', 'timeout', 'loop', 'tags'] as const;
 
@@ -29,7 +30,8 @@ export const playbookSchema = z.array(playSchema).min(1, 'a playbook needs at le
 
 export interface TaskSpec {
   name: string;
-  module: string;
+  /** the module the task names, from the Registry the playbook was loaded with */
+  module: ModuleDef;
   args: unknown;
   when?: string | boolean;
   once: boolean;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyScript, nonce, parseProbe, probeScript } from '../../src/engine/script.js';
 import type { ModuleDef, Plan, TaskCtx } from '../../src/engine/types.js';
 import type { Facts } from '../../src/facts/facts.js';
-import { diskLayout } from '../../src/modules/disk_layout.js';
-import { partitionTable } from '../../src/modules/partition_table.js';
-import { filesystem } from '../../src/modules/filesystem.js';
+import { diskLayout } from '../../src/modules/ha/disk_layout.js';
+import { partitionTable } from '../../src/modules/ha/partition_table.js';
+import { filesystem } from '../../src/modules/ha/filesystem.js';
 
 const root = process.getuid?.() === 0;
 

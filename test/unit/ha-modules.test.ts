@@ -3,16 +3,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ModuleDef, PeerView, ProbeResult, SectionResult, TaskCtx } from '../../src/engine/types.js';
 import type { Facts } from '../../src/facts/facts.js';
-import { diskLayout } from '../../src/modules/disk_layout.js';
-import { partitionTable } from '../../src/modules/partition_table.js';
-import { filesystem } from '../../src/modules/filesystem.js';
-import { rawDevices } from '../../src/modules/raw_devices.js';
-import { clusterConfig, wantedConfig } from '../../src/modules/cluster_config.js';
-import { serviceState } from '../../src/modules/service_state.js';
-import { clusterDaemon } from '../../src/modules/cluster_daemon.js';
-import { bootTimeout } from '../../src/modules/boot_timeout.js';
-import { haModules } from '../../src/modules/ha-index.js';
-import { modules } from '../../src/modules/index.js';
+import { diskLayout } from '../../src/modules/ha/disk_layout.js';
+import { partitionTable } from '../../src/modules/ha/partition_table.js';
+import { filesystem } from '../../src/modules/ha/filesystem.js';
+import { rawDevices } from '../../src/modules/ha/raw_devices.js';
+import { clusterConfig, wantedConfig } from '../../src/modules/ha/cluster_config.js';
+import { serviceState } from '../../src/modules/core/service_state.js';
+import { clusterDaemon } from '../../src/modules/ha/cluster_daemon.js';
+import { bootTimeout } from '../../src/modules/core/boot_timeout.js';
+import { haModules } from '../../src/modules/ha/index.js';
+import { defaultRegistry } from '../../src/api.js';
 import { parseViewNumber } from '../../src/parsers/clusterconf.js';
 
 const cap: Record<string, SectionResult> = JSON.parse(readFileSync(new URL('../fixtures/ha/captures.json', import.meta.url), 'utf8'));
@@ -70,8 +70,8 @@ const disk = (which: 'blank' | 'ha4' | 'foreign' | 'wholeext4', extra: ProbeResu
 
 describe('registration', () => {
   it('registers every HA module by name', () => {
-    for (const m of haModules) expect(modules[m.name]).toBe(m);
-    expect(Object.keys(modules)).toEqual(expect.arrayContaining(['disk_layout', 'partition_table', 'raw_devices', 'filesystem', 'cluster_config', 'cluster_daemon', 'service_state', 'boot_timeout']));
+    for (const m of haModules) expect(defaultRegistry.get(m.name)).toBe(m);
+    expect(defaultRegistry.names()).toEqual(expect.arrayContaining(['disk_layout', 'partition_table', 'raw_devices', 'filesystem', 'cluster_config', 'cluster_daemon', 'service_state', 'boot_timeout']));
   });
 });
 

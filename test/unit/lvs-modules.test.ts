@@ -7,15 +7,15 @@ import type { Inventory } from '../../src/inventory/load.js';
 import { inventorySchema } from '../../src/inventory/schema.js';
 import { loadPlaybook } from '../../src/playbook/load.js';
 import { renderIpvsadmRules } from '../../src/parsers/ipvsadm.js';
-import { sysctl, editSysctlFile } from '../../src/modules/sysctl.js';
-import { kernelModule } from '../../src/modules/kernel_module.js';
-import { pkg } from '../../src/modules/package.js';
-import { ipAddress, parseIpAddrLines } from '../../src/modules/ip_address.js';
-import { route, parseDefaultRoutes } from '../../src/modules/route.js';
-import { ipvs, wantedIpvsTable, OWNED_RECORD } from '../../src/modules/ipvs.js';
-import { natMasquerade, parseIptablesS, parseNftTable } from '../../src/modules/nat_masquerade.js';
-import { lvsModules } from '../../src/modules/lvs-index.js';
-import { modules } from '../../src/modules/index.js';
+import { sysctl, editSysctlFile } from '../../src/modules/core/sysctl.js';
+import { kernelModule } from '../../src/modules/core/kernel_module.js';
+import { pkg } from '../../src/modules/core/package.js';
+import { ipAddress, parseIpAddrLines } from '../../src/modules/lvs/ip_address.js';
+import { route, parseDefaultRoutes } from '../../src/modules/lvs/route.js';
+import { ipvs, wantedIpvsTable, OWNED_RECORD } from '../../src/modules/lvs/ipvs.js';
+import { natMasquerade, parseIptablesS, parseNftTable } from '../../src/modules/lvs/nat_masquerade.js';
+import { lvsModules } from '../../src/modules/lvs/index.js';
+import { defaultRegistry } from '../../src/api.js';
 
 const facts = (over: Partial<Facts> = {}): Facts => ({
   hostname: 'h', os: { id: 'debian', like: [], version: '12', family: 'debian' }, kernel: '6.1.0', init: 'systemd', pkg: 'apt', uid: 0,
@@ -52,8 +52,8 @@ const file = (text?: string) => ok(text === undefined ? 'missing\n' : `exists\n$
 
 describe('registration', () => {
   it('registers every LVS module by name', () => {
-    for (const m of lvsModules) expect(modules[m.name]).toBe(m);
-    expect(Object.keys(modules)).toEqual(expect.arrayContaining(['sysctl', 'kernel_module', 'package', 'ip_address', 'route', 'ipvs', 'nat_masquerade']));
+    for (const m of lvsModules) expect(defaultRegistry.get(m.name)).toBe(m);
+    expect(defaultRegistry.names()).toEqual(expect.arrayContaining(['sysctl', 'kernel_module', 'package', 'ip_address', 'route', 'ipvs', 'nat_masquerade']));
   });
   it('rejects unknown args (strict)', () => {
     expect(() => (sysctl.args as any).parse({ name: 'net.ipv4.ip_forward', value: 1, bogus: 1 })).toThrow();
@@ -309,7 +309,7 @@ describe('nat_masquerade', () => {
 describe('playbooks', () => {
   it('lvs.yaml and lvs-teardown.yaml load with the LVS modules', () => {
     for (const f of ['playbooks/lvs.yaml', 'playbooks/lvs-teardown.yaml']) {
-      const plays = loadPlaybook(f);
+      const plays = loadPlaybook(f, defaultRegistry);
       expect(plays.length).toBe(2);
     }
   });

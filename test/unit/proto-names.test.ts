@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { cli, cliJson } from '../helpers.js';
 import { loadInventory, resolveTargets } from '../../src/inventory/load.js';
 import { loadPlaybook } from '../../src/playbook/load.js';
-import { modules } from '../../src/modules/all.js';
+import { defaultRegistry } from '../../src/api.js';
 import { InputError } from '../../src/util/input.js';
 
 const PROTO = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
@@ -83,27 +83,26 @@ describe('inventory loader', () => {
 
 describe('playbook loader and module registry', () => {
   it('the registry holds only modules', () => {
-    for (const name of PROTO) expect(Object.hasOwn(modules, name), name).toBe(false);
-    for (const name of PROTO) expect(name in modules, name).toBe(false);
-    expect(modules.file?.name).toBe('file');
+    for (const name of PROTO) expect(defaultRegistry.get(name), name).toBeUndefined();
+    expect(defaultRegistry.get('file')?.name).toBe('file');
   });
 
   it.each(PROTO)('a task key %s is an unknown module, with the list of modules or a hint', (name) => {
     const text = `- name: p\n  hosts: all\n  tasks:\n    - name: t\n      ${name}: { argv: [true] }\n`;
-    const e = thrown(() => loadPlaybook(join(dir, 'pb.yaml'), text));
+    const e = thrown(() => loadPlaybook(join(dir, 'pb.yaml'), defaultRegistry, text));
     expect(e.issues).toEqual([expect.objectContaining({ line: 5, col: 7, message: expect.stringContaining(`unknown module or task key "${name}"`) })]);
     expect(e.issues[0]!.message).toMatch(/did you mean|modules: .*hosts_file/);
   });
 
   it('a misspelt module next to a proto name still gets its hint', () => {
-    const e = thrown(() => loadPlaybook(join(dir, 'pb.yaml'), '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      comand: { argv: [true] }\n'));
+    const e = thrown(() => loadPlaybook(join(dir, 'pb.yaml'), defaultRegistry, '- name: p\n  hosts: all\n  tasks:\n    - name: t\n      comand: { argv: [true] }\n'));
     expect(e.issues[0]!.message).toContain('did you mean "command"');
   });
 
   it('plays may target hosts and groups with proto names', () => {
-    const plays = loadPlaybook(join(dir, 'pb.yaml'), '- name: p\n  hosts: [constructor, valueOf]\n  tasks:\n    - name: t\n      command: { argv: [true] }\n      notify: toString\n  handlers:\n    - name: toString\n      command: { argv: [true] }\n');
+    const plays = loadPlaybook(join(dir, 'pb.yaml'), defaultRegistry, '- name: p\n  hosts: [constructor, valueOf]\n  tasks:\n    - name: t\n      command: { argv: [true] }\n      notify: toString\n  handlers:\n    - name: toString\n      command: { argv: [true] }\n');
     expect(plays[0]!.hosts).toEqual(['constructor', 'valueOf']);
-    expect(plays[0]!.tasks[0]!.module).toBe('command');
+    expect(plays[0]!.tasks[0]!.module.name).toBe('command');
     expect(plays[0]!.tasks[0]!.notify).toEqual(['toString']);
   });
 });

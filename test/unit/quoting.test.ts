@@ -10,8 +10,8 @@ import type { Facts } from '../../src/facts/facts.js';
 import type { Action, ModuleDef, ProbeResult, TaskCtx } from '../../src/engine/types.js';
 import type { Inventory } from '../../src/inventory/load.js';
 import { inventorySchema } from '../../src/inventory/schema.js';
-import { ipAddress } from '../../src/modules/ip_address.js';
-import { route } from '../../src/modules/route.js';
+import { ipAddress } from '../../src/modules/lvs/ip_address.js';
+import { route } from '../../src/modules/lvs/route.js';
 import { actionScript, applyScript, probeScript } from '../../src/engine/script.js';
 import { promptResponder, TokenFilter } from '../../src/transport/prompt.js';
 

@@ -218,7 +218,7 @@ export function labConfigFromInventory(inv: InventoryLike, inventoryPath: string
     hosts,
     disks,
     chosen,
-    vmCacheDir: '/var/cache/clusterform/vm',
+    vmCacheDir: process.env.CLUSTERFORM_VM_CACHE || '/var/cache/clusterform/vm',
     readyTimeoutMs: { ns: 10_000, vm: 60_000 },
     concurrency: 16,
   };

@@ -11,7 +11,7 @@ import { findHostMountNsPid, findSshd, killNamespaces, prepareHostFs, scanProcs,
 import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
 import { pool, run } from './sh.js';
 import type { LabConfig, LabHost, LabStatus } from './types.js';
-import { startVm, stopVm, vmAlive, ensureVmArtifacts, type VmSpec } from './vm.js';
+import { startVm, stopVm, vmAlive, ensureVmArtifacts, waitVmSsh, type VmSpec } from './vm.js';
 
 export { labConfigFromInventory } from './config.js';
 export type * from './types.js';
@@ -78,7 +78,7 @@ async function writeAddresses(cfg: LabConfig): Promise<void> {
 /** Create or repair the lab; idempotent. Returns once every host answers with an SSH banner. */
 export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<LabStatus> {
   const log: Log = opts.log ?? (() => {});
-  await ensurePrereqs(cfg, log);
+  ensurePrereqs(cfg);
   const t0 = Date.now();
   await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
   const state = readState(cfg);
@@ -159,8 +159,9 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
     cfg.hosts.map(async (h) => {
       const s = started.get(h.name);
       try {
+        if (h.kind === 'vm') return await waitVmSsh(vmDir(h), h.name, h.primaryAddress, cfg.readyTimeoutMs.vm);
         if (s) await waitListening(s.pid, cfg.readyTimeoutMs.ns, s.exited);
-        await waitSshReady(h.primaryAddress, h.kind === 'vm' ? cfg.readyTimeoutMs.vm : cfg.readyTimeoutMs.ns, s?.exited);
+        await waitSshReady(h.primaryAddress, cfg.readyTimeoutMs.ns, s?.exited);
       } catch (e) {
         let tail = '';
         const logFile = s?.logFile ?? (h.kind === 'vm' ? undefined : path.join(h.dir, 'sshd.log'));

@@ -1,25 +1,48 @@
-// Checks that the lab can run here (Linux, root, required commands) and installs missing packages on Debian.
-import { existsSync } from 'node:fs';
-import { run } from './sh.js';
+// Checks that the lab can run here (Linux, root, every command it runs) before it touches anything.
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import type { LabConfig } from './types.js';
 
-/** command -> Debian package providing it */
-const COMMANDS: Record<string, string> = {
-  sshd: 'openssh-server',
-  'ssh-keygen': 'openssh-client',
+/** Commands the lab runs for every lab (ns hosts, networks, disks) -> Debian package providing it. */
+export const COMMANDS: Record<string, string> = {
   ip: 'iproute2',
-  losetup: 'mount',
   unshare: 'util-linux',
+  nsenter: 'util-linux',
+  losetup: 'mount',
   mount: 'mount',
+  umount: 'mount',
   busybox: 'busybox-static',
+  sshd: 'openssh-server',
 };
-const VM_COMMANDS: Record<string, string> = { 'qemu-system-x86_64': 'qemu-system-x86' };
-const ALL_PKGS = 'openssh-server iproute2 fdisk e2fsprogs ipvsadm iptables busybox-static kmod cpio qemu-system-x86';
-const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+/** Commands qemu VMs and the VM image builder (src/lab/vm/artifacts.ts) run -> Debian package providing it. */
+export const VM_COMMANDS: Record<string, string> = {
+  'qemu-system-x86_64': 'qemu-system-x86',
+  cpio: 'cpio',
+  xz: 'xz-utils',
+  find: 'findutils',
+  ldd: 'libc-bin',
+  depmod: 'kmod',
+  dpkg: 'dpkg',
+  'dpkg-deb': 'dpkg',
+  'apt-get': 'apt',
+  'apt-cache': 'apt',
+};
 
-function which(cmd: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...PATH_DIRS];
-  for (const d of dirs) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The command as spawn() would find it: through PATH only (a command outside PATH cannot be run by name either). */
+export function which(cmd: string, searchPath = process.env.PATH ?? ''): string | undefined {
+  for (const d of searchPath.split(':').filter(Boolean)) {
+    const f = path.join(d, cmd);
+    if (isExecutable(f)) return f;
+  }
   return undefined;
 }
 
@@ -28,35 +51,25 @@ export function assertLinuxRoot(): void {
   if (process.getuid?.() !== 0) throw new Error('clusterform lab must run as root (it creates network namespaces, veths and loop devices)');
 }
 
-export function missingCommands(needVm: boolean): { cmd: string; pkg: string }[] {
+export function missingCommands(needVm: boolean, searchPath?: string): { cmd: string; pkg: string }[] {
   const want = { ...COMMANDS, ...(needVm ? VM_COMMANDS : {}) };
   return Object.entries(want)
-    .filter(([cmd]) => !which(cmd))
+    .filter(([cmd]) => !which(cmd, searchPath))
     .map(([cmd, pkg]) => ({ cmd, pkg }));
 }
 
-export async function ensurePrereqs(cfg: LabConfig, log: (s: string) => void = () => {}): Promise<void> {
-  assertLinuxRoot();
-  const needVm = cfg.hosts.some((h) => h.kind === 'vm');
-  let missing = missingCommands(needVm);
-  if (missing.length === 0) return;
+/** "lab: missing commands: cpio (Debian package cpio), ...; install them: apt-get install -y cpio" */
+export function missingMessage(missing: { cmd: string; pkg: string }[]): string {
   const pkgs = [...new Set(missing.map((m) => m.pkg))];
-  if (!which('apt-get')) {
-    throw new Error(
-      `lab: missing commands ${missing.map((m) => m.cmd).join(', ')}; install them, e.g. on Debian: apt-get install -y ${ALL_PKGS}`,
-    );
-  }
-  log(`lab: installing ${pkgs.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = await run('apt-get', ['install', '-y', ...pkgs], { allowFail: true, env });
-  if (r.code !== 0) {
-    await run('apt-get', ['update'], { allowFail: true, env });
-    r = await run('apt-get', ['install', '-y', ...pkgs], { allowFail: true, env });
-  }
-  missing = missingCommands(needVm);
-  if (r.code !== 0 || missing.length > 0) {
-    throw new Error(
-      `lab: could not install ${pkgs.join(' ')} (missing: ${missing.map((m) => m.cmd).join(', ') || 'none'}); run: apt-get install -y ${ALL_PKGS}\n${r.stderr.slice(-2000)}`,
-    );
-  }
+  return (
+    `lab: missing commands: ${missing.map((m) => `${m.cmd} (Debian package ${m.pkg})`).join(', ')}; ` +
+    `install them with: apt-get install -y ${pkgs.join(' ')} (or: bash scripts/install-deps.sh). Nothing was changed.`
+  );
+}
+
+/** Fails, before the lab changes anything, when this is not Linux as root or a command the lab runs is missing. */
+export function ensurePrereqs(cfg: LabConfig): void {
+  assertLinuxRoot();
+  const missing = missingCommands(cfg.hosts.some((h) => h.kind === 'vm'));
+  if (missing.length) throw new Error(missingMessage(missing));
 }

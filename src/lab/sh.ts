@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
-export interface RunOpts { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv }
+export interface RunOpts { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string }
 
 export class CommandError extends Error {
   constructor(public cmd: string, public result: RunResult) {
@@ -13,7 +13,7 @@ export class CommandError extends Error {
 /** Run a command (no shell) and collect its output. Throws CommandError on non-zero exit unless allowFail. */
 export function run(cmd: string, args: string[], opts: RunOpts = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;

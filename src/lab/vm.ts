@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { waitSshReady } from './ns.js';
 import { artifactPaths, ensureArtifacts, packCpio, pidExists, run } from './vm/artifacts.js';
 
 export interface VmNic { tap: string; bridge: string; mac: string; address: string; prefix: number }
@@ -21,6 +22,7 @@ export interface VmSpec {
 }
 
 const PID_FILE = 'qemu.pid';
+const CONSOLE_LOG = 'console.log';
 
 /** Download+extract the kernel and build the base initramfs (cached; fast when the stamp matches). */
 export async function ensureVmArtifacts(cacheDir: string, log?: (s: string) => void): Promise<void> {
@@ -129,7 +131,7 @@ export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
   }
 
   const pidFile = path.join(spec.stateDir, PID_FILE);
-  const consoleLog = path.join(spec.stateDir, 'console.log');
+  const consoleLog = path.join(spec.stateDir, CONSOLE_LOG);
   await fsp.rm(pidFile, { force: true });
   const args = [
     'netns', 'exec', spec.netns, 'qemu-system-x86_64',
@@ -189,4 +191,60 @@ export async function stopVm(spec: { stateDir: string; netns: string; nics: { ta
   }
   await fsp.rm(path.join(spec.stateDir, PID_FILE), { force: true });
   for (const n of spec.nics) await deleteTap(spec.netns, n.tap);
+}
+
+/** Console lines after which the guest never comes up (with -no-reboot and panic=-1 qemu also exits). */
+const BOOT_FAILURE = [/Kernel panic/, /end Kernel panic/, /No working init found/, /Attempted to kill init/];
+
+/** The first console line that shows the boot failed, if any (pure). */
+export function bootFailure(consoleText: string): string | undefined {
+  return consoleText.split(/\r?\n/).find((l) => BOOT_FAILURE.some((re) => re.test(l)))?.trim();
+}
+
+/** The last `n` non-empty console lines (pure). */
+export function consoleTail(consoleText: string, n = 20): string {
+  return consoleText.split(/\r?\n/).map((l) => l.replace(/\r/g, '').trimEnd()).filter(Boolean).slice(-n).join('\n');
+}
+
+function readText(file: string): string {
+  try { return fs.readFileSync(file, 'utf8'); } catch { return ''; }
+}
+
+/** Why the VM will not boot (panic on its console, or qemu gone), with the console's tail; undefined while it may still boot. */
+export function vmBootProblem(stateDir: string, name: string): string | undefined {
+  const pid = readPid(stateDir);
+  const gone = pid === undefined || !isQemu(pid);
+  const consoleText = readText(path.join(stateDir, CONSOLE_LOG)); // read after the liveness check: holds qemu's last words
+  const line = bootFailure(consoleText);
+  if (!line && !gone) return undefined;
+  const qemuLog = gone ? consoleTail(readText(path.join(stateDir, 'qemu.log')), 5) : '';
+  return `vm ${name} failed to boot: ${line ?? 'qemu exited'}\n` +
+    `last console lines (${path.join(stateDir, CONSOLE_LOG)}):\n${consoleTail(consoleText) || '(empty)'}` +
+    (qemuLog ? `\nqemu.log:\n${qemuLog}` : '');
+}
+
+/**
+ * Waits for the VM's sshd banner while watching its console: a kernel panic, a missing init or qemu exiting ends the
+ * wait at once (within `pollMs`) with the console's last lines; a timeout also reports them.
+ */
+export async function waitVmSsh(stateDir: string, name: string, address: string, timeoutMs: number, pollMs = 250): Promise<void> {
+  let problem: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const failed = new Promise<string>((resolve) => {
+    const tick = (): void => {
+      problem = vmBootProblem(stateDir, name);
+      if (problem) resolve(problem);
+      else timer = setTimeout(tick, pollMs);
+    };
+    tick();
+  });
+  try {
+    await Promise.race([waitSshReady(address, timeoutMs, failed), failed.then((m) => Promise.reject(new Error(m)))]);
+  } catch (e) {
+    if (problem) throw new Error(problem);
+    const tail = consoleTail(readText(path.join(stateDir, CONSOLE_LOG)));
+    throw new Error(`${(e as Error).message}\nlast console lines of vm ${name}:\n${tail || '(empty)'}`);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
 }

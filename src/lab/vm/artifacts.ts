@@ -1,42 +1,26 @@
 // Builds and caches the VM kernel + base initramfs from this machine's own binaries.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { pool, run as runChecked, type RunResult } from '../sh.js';
 import {
   DISK_LINKS_SCRIPT, GROUP, UDEVADM_SHIM, INIT_SCRIPT, MDEV_CONF, NSSWITCH, PASSWD, PROFILE, SHADOW, SSHD_CONFIG,
 } from './guest-files.js';
 
-const execFileP = promisify(execFile);
-
 /** Bump when the image layout changes so cached images get rebuilt. */
-const BUILDER_VERSION = 4;
+const BUILDER_VERSION = 5;
+/** Written as the last entry of the base initramfs; its presence shows the archive is complete. */
+export const INITRD_MARKER = 'etc/clusterform/base-initrd.complete';
+/** Below these sizes a cached artefact is certainly broken (the real ones are several MiB). */
+export const MIN_BYTES = { kernel: 1 << 20, initrd: 1 << 20 };
 
+/** Run a command (no shell); resolves with its stdout, rejects with its exit code and stderr on any failure. */
 export async function run(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<string> {
-  if (opts.input !== undefined) {
-    const { spawn } = await import('node:child_process');
-    return await new Promise<string>((resolve, reject) => {
-      const p = spawn(cmd, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = []; const err: Buffer[] = [];
-      p.stdout.on('data', (d: Buffer) => out.push(d));
-      p.stderr.on('data', (d: Buffer) => err.push(d));
-      p.on('error', reject);
-      p.on('close', (code) => {
-        if (code === 0) resolve(Buffer.concat(out).toString());
-        else reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${Buffer.concat(err).toString().trim()}`));
-      });
-      p.stdin.end(opts.input);
-    });
-  }
-  try {
-    const r = await execFileP(cmd, args, { cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024 });
-    return r.stdout;
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(err.stderr ?? '').trim() || err.message}`);
-  }
+  return (await runChecked(cmd, args, opts)).stdout;
 }
 
 export interface VmArtifacts { kernel: string; initrd: string; kernelVersion: string }
@@ -47,6 +31,77 @@ export function artifactPaths(cacheDir: string): { kernel: string; initrd: strin
     initrd: path.join(cacheDir, 'base-initrd.cpio.gz'),
     stamp: path.join(cacheDir, 'base.stamp.json'),
   };
+}
+
+/** The manifest (base.stamp.json), written only after a complete build: what was built from what, and checksums. */
+export interface Manifest {
+  builder: number;
+  fingerprint: string;
+  kernelVersion: string;
+  files: { kernel: FileSum; initrd: FileSum };
+}
+interface FileSum { size: number; sha256: string }
+
+async function sumFile(file: string): Promise<FileSum> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of fs.createReadStream(file)) { h.update(chunk as Buffer); size += (chunk as Buffer).length; }
+  return { size, sha256: h.digest('hex') };
+}
+
+const verified = new Map<string, string>(); // file -> "size mtime sha256" already checked in this process
+
+/** Why a cached artefact cannot be used (undefined: it can): missing, below the minimum size, or not the file the manifest describes. */
+async function artefactProblem(file: string, want: FileSum | undefined, minBytes: number): Promise<string | undefined> {
+  const name = path.basename(file);
+  let st: fs.Stats;
+  try { st = await fsp.stat(file); } catch { return `${name} is missing`; }
+  if (st.size < minBytes) return `${name} is ${st.size} bytes (a complete one has at least ${minBytes})`;
+  if (!want || typeof want.sha256 !== 'string') return `the manifest has no checksum for ${name}`;
+  if (st.size !== want.size) return `${name} is ${st.size} bytes, the manifest says ${want.size}`;
+  const key = `${st.size} ${st.mtimeMs} ${want.sha256}`;
+  if (verified.get(file) === key) return undefined;
+  if ((await sumFile(file)).sha256 !== want.sha256) return `${name} does not match its checksum in the manifest`;
+  verified.set(file, key);
+  return undefined;
+}
+
+/**
+ * Checks the cache: the manifest exists and matches this builder and these host files (fingerprint), the kernel and the
+ * base initramfs have at least the minimum size and the size and sha256 the manifest recorded. Returns the manifest,
+ * or the reason the cache must be rebuilt.
+ */
+export async function checkCache(
+  cacheDir: string,
+  fingerprintOf: (kernelVersion: string) => Promise<string>,
+): Promise<{ manifest: Manifest } | { problem: string }> {
+  const p = artifactPaths(cacheDir);
+  let m: Manifest;
+  try { m = JSON.parse(await fsp.readFile(p.stamp, 'utf8')) as Manifest; } catch { return { problem: 'no readable manifest (base.stamp.json)' }; }
+  if (m.builder !== BUILDER_VERSION || typeof m.kernelVersion !== 'string') return { problem: 'manifest from another builder version' };
+  const problem = (await artefactProblem(p.kernel, m.files?.kernel, MIN_BYTES.kernel))
+    ?? (await artefactProblem(p.initrd, m.files?.initrd, MIN_BYTES.initrd));
+  if (problem) return { problem };
+  if (m.fingerprint !== (await fingerprintOf(m.kernelVersion))) return { problem: 'host binaries or guest files changed since the build' };
+  return { manifest: m };
+}
+
+/** Writes the manifest for the kernel + base initramfs now in cacheDir (call only after both are completely built). */
+export async function writeManifest(cacheDir: string, kernelVersion: string, fingerprint: string): Promise<Manifest> {
+  const p = artifactPaths(cacheDir);
+  const m: Manifest = {
+    builder: BUILDER_VERSION, fingerprint, kernelVersion,
+    files: { kernel: await sumFile(p.kernel), initrd: await sumFile(p.initrd) },
+  };
+  const tmp = `${p.stamp}.tmp`;
+  await fsp.writeFile(tmp, JSON.stringify({ ...m, builtAt: new Date().toISOString() }, null, 2) + '\n');
+  await fsp.rename(tmp, p.stamp);
+  return m;
+}
+
+/** The fingerprint the manifest must carry for the host files the builder would use now. */
+export async function currentFingerprint(kernelVersion: string): Promise<string> {
+  return fingerprint(await hostFileList(() => {}), kernelVersion);
 }
 
 // Host packages whose executables go into the guest as real binaries (busybox fills the rest).
@@ -236,11 +291,15 @@ async function isElf(f: string): Promise<boolean> {
   } finally { await fh.close(); }
 }
 
+/** Shared libraries of an ELF file; [] for a static one; throws when ldd itself fails (missing, broken). */
 async function sharedLibs(f: string): Promise<string[]> {
-  let out: string;
-  try { out = await run('ldd', [f]); } catch { return []; }
+  const r: RunResult = await runChecked('ldd', [f], { allowFail: true });
+  if (r.code !== 0) {
+    if (/not a dynamic executable/.test(r.stdout + r.stderr)) return [];
+    throw new Error(`ldd ${f} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
   const libs: string[] = [];
-  for (const line of out.split('\n')) {
+  for (const line of r.stdout.split('\n')) {
     const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
     if (m) libs.push(m[1]);
   }
@@ -254,13 +313,80 @@ async function writeGuest(root: string, p: string, content: string, mode = 0o644
   await fsp.chmod(t, mode);
 }
 
-/** Pack a directory as a gzip'd newc cpio (owner root). */
-export async function packCpio(dir: string, out: string): Promise<void> {
-  const list = await run('find', ['.', '-mindepth', '1'], { cwd: dir });
-  const sorted = list.split('\n').filter(Boolean).sort().join('\n') + '\n';
+/** Spawns a command with piped stdio; `done` resolves (never rejects) with its exit code and stderr. */
+function spawnPiped(cmd: string, args: string[], cwd?: string) {
+  const child = spawn(cmd, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.on('error', () => {}); // EPIPE when it exits early: reported through its exit code
+  const done = new Promise<{ code: number; stderr: string }>((resolve) => {
+    child.on('error', (e) => resolve({ code: 127, stderr: `${stderr}${String(e)}` }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr }));
+  });
+  return { child, done };
+}
+
+/** Pack a directory as a gzip'd newc cpio (owner root); `last` (a path relative to dir) becomes the last entry. */
+export async function packCpio(dir: string, out: string, opts: { last?: string } = {}): Promise<number> {
+  let names = (await run('find', ['.', '-mindepth', '1'], { cwd: dir })).split('\n').filter(Boolean).sort();
+  if (opts.last) {
+    const last = `./${opts.last}`;
+    if (!names.includes(last)) throw new Error(`packCpio: ${last} not found in ${dir}`);
+    names = [...names.filter((n) => n !== last), last];
+  }
   const tmp = `${out}.tmp.${process.pid}`;
-  await run('sh', ['-c', `cpio --quiet -o -H newc -R 0:0 | gzip -1 > '${tmp}'`], { cwd: dir, input: sorted });
+  const { child, done } = spawnPiped('cpio', ['--quiet', '-o', '-H', 'newc', '-R', '0:0'], dir);
+  child.stdin.end(names.join('\n') + '\n');
+  try {
+    const [r] = await Promise.all([done, pipeline(child.stdout, createGzip({ level: 1 }), fs.createWriteStream(tmp))]);
+    if (r.code !== 0) throw new Error(`cpio failed (exit ${r.code}) packing ${dir}: ${r.stderr.trim()}`);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
   await fsp.rename(tmp, out);
+  return names.length;
+}
+
+/** Names in a gzip'd cpio archive, in archive order (cpio -t). */
+export async function listCpio(file: string): Promise<string[]> {
+  const { child, done } = spawnPiped('cpio', ['--quiet', '-t']);
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const fed = pipeline(fs.createReadStream(file), createGunzip(), child.stdin).then(() => undefined, (e: Error) => e);
+  const r = await done;
+  if (r.code !== 0) throw new Error(`cpio -t ${file} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  // cpio stops reading at the archive's trailer: the gzip'd padding after it may meet a closed pipe (harmless);
+  // a decompression error (truncated or corrupt file) is not
+  const feedErr = (await fed) as NodeJS.ErrnoException | undefined;
+  if (feedErr && !['EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'].includes(feedErr.code ?? '')) {
+    throw new Error(`reading ${file}: ${feedErr.message}`);
+  }
+  return out.split('\n').filter(Boolean);
+}
+
+/** Fails unless the archive holds `count` entries and ends with the completion marker. */
+async function assertCompleteInitrd(file: string, count: number): Promise<void> {
+  const names = await listCpio(file);
+  if (names.length !== count || names.at(-1) !== INITRD_MARKER) {
+    throw new Error(`vm: built ${file} is incomplete (${names.length} of ${count} entries, last ${JSON.stringify(names.at(-1))})`);
+  }
+}
+
+/** Guest files without which the VM cannot boot or be reached. */
+const REQUIRED_GUEST_FILES = ['init', 'usr/bin/busybox', 'usr/sbin/sshd', 'usr/sbin/ip', 'usr/sbin/modprobe', 'usr/bin/bash'];
+
+async function assertGuestComplete(root: string): Promise<void> {
+  const missing: string[] = [];
+  for (const f of REQUIRED_GUEST_FILES) if (!(await exists(path.join(root, f)))) missing.push(`/${f}`);
+  if (missing.length) throw new Error(`vm: image would lack ${missing.join(', ')} (host packages busybox-static, openssh-server, iproute2, kmod, bash installed?)`);
+}
+
+/** xz-compress the kernel modules (kmod decompresses in userspace): keeps the guest's RAM-backed root small. */
+async function compressModules(gmod: string, mods: string[]): Promise<void> {
+  const batches: string[][] = [];
+  for (let i = 0; i < mods.length; i += 32) batches.push(mods.slice(i, i + 32));
+  await pool(batches, 4, (b) => run('xz', ['-q', '--check=crc32', '-6', ...b], { cwd: gmod }));
 }
 
 async function buildBase(cacheDir: string, kroot: string, kver: string, files: string[], log: (s: string) => void): Promise<void> {
@@ -323,8 +449,7 @@ async function buildBase(cacheDir: string, kroot: string, kver: string, files: s
   for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) {
     if (await exists(path.join(modBase, f))) await fsp.copyFile(path.join(modBase, f), path.join(gmod, f));
   }
-  // xz-compress modules (kmod decompresses in userspace): keeps the guest's RAM-backed root small
-  await run('sh', ['-c', "find . -name '*.ko' -print0 | xargs -0 -r -P 4 -n 32 xz -q --check=crc32 -6"], { cwd: gmod });
+  await compressModules(gmod, mods);
   await run('depmod', ['-b', root, kver]);
   log(`vm: ${mods.length} kernel modules, ${done.size} ELF files`);
 
@@ -349,12 +474,23 @@ async function buildBase(cacheDir: string, kroot: string, kver: string, files: s
     await fsp.symlink('../usr/lib/os-release', path.join(root, 'etc/os-release'));
   }
   await writeGuest(root, 'root/.bashrc', PROFILE);
+  await assertGuestComplete(root);
 
-  await packCpio(root, initrd);
+  await writeGuest(root, INITRD_MARKER, `builder ${BUILDER_VERSION} kernel ${kver}\n`);
+  const count = await packCpio(root, initrd, { last: INITRD_MARKER });
+  await assertCompleteInitrd(initrd, count);
   const vmlinuz = path.join(kroot, 'boot', `vmlinuz-${kver}`);
   await fsp.copyFile(vmlinuz, `${kernel}.tmp`);
   await fsp.rename(`${kernel}.tmp`, kernel);
   await fsp.rm(root, { recursive: true, force: true });
+}
+
+/** Leftovers of builds whose process is gone (rootfs.build.<pid>, *.tmp.<pid>). */
+async function removeStaleBuilds(cacheDir: string): Promise<void> {
+  for (const e of await fsp.readdir(cacheDir)) {
+    const m = /^(?:rootfs\.build|.+\.tmp)\.(\d+)$/.exec(e);
+    if (m && !pidExists(Number(m[1]))) await fsp.rm(path.join(cacheDir, e), { recursive: true, force: true });
+  }
 }
 
 async function withLock<T>(cacheDir: string, fn: () => Promise<T>): Promise<T> {
@@ -396,26 +532,26 @@ async function doEnsure(cacheDir: string, log: (s: string) => void): Promise<VmA
   await fsp.mkdir(cacheDir, { recursive: true });
   const paths = artifactPaths(cacheDir);
   const files = await hostFileList(() => {});
-  const check = async (): Promise<VmArtifacts | undefined> => {
-    try {
-      const stamp = JSON.parse(await fsp.readFile(paths.stamp, 'utf8')) as { fingerprint: string; kernelVersion: string };
-      if (!(await exists(paths.kernel)) || !(await exists(paths.initrd))) return undefined;
-      if (stamp.fingerprint !== (await fingerprint(files, stamp.kernelVersion))) return undefined;
-      return { kernel: paths.kernel, initrd: paths.initrd, kernelVersion: stamp.kernelVersion };
-    } catch { return undefined; }
-  };
-  const cached = await check();
-  if (cached) return cached;
+  const fpOf = (kver: string): Promise<string> => fingerprint(files, kver);
+  const usable = (m: Manifest): VmArtifacts => ({ kernel: paths.kernel, initrd: paths.initrd, kernelVersion: m.kernelVersion });
+  const cached = await checkCache(cacheDir, fpOf);
+  if ('manifest' in cached) return usable(cached.manifest);
   return withLock(cacheDir, async () => {
-    const again = await check();
-    if (again) return again;
+    const again = await checkCache(cacheDir, fpOf);
+    if ('manifest' in again) return usable(again.manifest);
+    await removeStaleBuilds(cacheDir);
+    await fsp.rm(paths.stamp, { force: true }); // no manifest while the artefacts are being replaced
     const t0 = Date.now();
     const k = await ensureKernel(cacheDir, log);
-    log(`vm: building base initramfs for kernel ${k.version}`);
+    log(`vm: building base initramfs for kernel ${k.version} (${again.problem})`);
     await buildBase(cacheDir, k.root, k.version, files, (s) => log(s));
-    const fp = await fingerprint(files, k.version);
-    await fsp.writeFile(paths.stamp, JSON.stringify({ fingerprint: fp, kernelVersion: k.version, builtAt: new Date().toISOString() }, null, 2));
+    await writeManifest(cacheDir, k.version, await fpOf(k.version));
+    const built = await checkCache(cacheDir, fpOf);
+    if ('problem' in built) {
+      await fsp.rm(paths.stamp, { force: true });
+      throw new Error(`vm: the artefacts just built in ${cacheDir} are unusable: ${built.problem}`);
+    }
     log(`vm: artefacts ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    return { kernel: paths.kernel, initrd: paths.initrd, kernelVersion: k.version };
+    return usable(built.manifest);
   });
 }

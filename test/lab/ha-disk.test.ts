@@ -11,6 +11,7 @@ import type { Facts } from '../../src/facts/facts.js';
 import { diskLayout } from '../../src/modules/ha/disk_layout.js';
 import { partitionTable } from '../../src/modules/ha/partition_table.js';
 import { filesystem } from '../../src/modules/ha/filesystem.js';
+import { moduleArgs } from '../support/args.js';
 
 const root = process.getuid?.() === 0;
 
@@ -31,7 +32,7 @@ describe.skipIf(!root)('HA disk modules on a loop device', () => {
     ...over,
   });
   function plan<A>(m: ModuleDef<A, any>, args: unknown, disk = loop, force = false, o: { ha?: Record<string, unknown>; flags?: Record<string, unknown> } = {}): Plan {
-    const ctx: TaskCtx<A> = { host: { name: 'lab', address: '127.0.0.1', ssh: {} as any, vars: {} }, facts, inventory: { raw: { cluster: 'lab', ha: ha(disk, o.ha) }, cluster: 'lab' } as any, args: m.args.parse(args) as A, flags: { forceDisks: force, ...(o.flags ?? {}) }, dryRun: false };
+    const ctx: TaskCtx<A> = { host: { name: 'lab', address: '127.0.0.1', ssh: {} as any, vars: {} }, facts, inventory: { raw: { cluster: 'lab', ha: ha(disk, o.ha) }, cluster: 'lab' } as any, args: moduleArgs(m, args, { ha: ha(disk, o.ha) }), flags: { forceDisks: force, ...(o.flags ?? {}) }, dryRun: false };
     const n = nonce();
     const r = sh(probeScript(Object.entries(m.read(ctx)), n));
     return m.plan(m.parse(parseProbe(r.stdout, n), ctx), ctx);

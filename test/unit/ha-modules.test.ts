@@ -14,6 +14,7 @@ import { bootTimeout } from '../../src/modules/core/boot_timeout.js';
 import { haModules } from '../../src/modules/ha/index.js';
 import { defaultRegistry } from '../../src/api.js';
 import { parseViewNumber } from '../../src/parsers/clusterconf.js';
+import { moduleArgs } from '../support/args.js';
 
 const cap: Record<string, SectionResult> = JSON.parse(readFileSync(new URL('../fixtures/ha/captures.json', import.meta.url), 'utf8'));
 const rawQa = readFileSync(new URL('../fixtures/raw-qa.txt', import.meta.url), 'utf8');
@@ -52,7 +53,7 @@ function ctx<A>(args: A, o: { force?: boolean; dryRun?: boolean; facts?: Facts; 
 }
 
 function run<A, S>(m: ModuleDef<A, S>, rawArgs: unknown, res: ProbeResult, o: Parameters<typeof ctx>[1] = {}) {
-  const c = ctx(m.args.parse(rawArgs) as A, o);
+  const c = ctx(moduleArgs(m, rawArgs, { ha: o.ha ?? ha, cluster: 'hapair' }), o);
   expect(Object.keys(m.read(c)).length).toBeGreaterThan(0);
   return m.plan(m.parse(res, c), c);
 }
@@ -294,9 +295,9 @@ describe('shared disk: every member, the moment of change, what blank means', ()
   /** node2 as the once-task sees it: its own name for the disk and what holds it there */
   const node2 = (inuse: string, dev = '/dev/vdc'): PeerView => ({ host: 'node2', res: { dev: ok(`${dev}\n`), inuse: ok(inuse) } });
   it('peer modules read what each member holds', () => {
-    const c = ctx(diskLayout.args.parse({}));
+    const c = ctx(moduleArgs(diskLayout, {}, { ha }));
     expect(Object.keys(diskLayout.peers!(c))).toEqual(['dev', 'inuse']);
-    expect(Object.keys(filesystem.peers!(ctx(filesystem.args.parse({ service: 'nfs' }))))).toEqual(['dev', 'inuse']);
+    expect(Object.keys(filesystem.peers!(ctx(moduleArgs(filesystem, { service: 'nfs' }, { ha }))))).toEqual(['dev', 'inuse']);
   });
   it('a partition mounted on node2 stops node1 from repartitioning, even with --force-disks (node2 names the disk /dev/vdc)', () => {
     const p = run(diskLayout, {}, disk('foreign'), { force: true, peers: [node2('mount /dev/vdc1 /mnt/data\n')] });

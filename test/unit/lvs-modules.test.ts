@@ -16,6 +16,7 @@ import { ipvs, wantedIpvsTable, OWNED_RECORD } from '../../src/modules/lvs/ipvs.
 import { natMasquerade, parseIptablesS, parseNftTable } from '../../src/modules/lvs/nat_masquerade.js';
 import { lvsModules } from '../../src/modules/lvs/index.js';
 import { defaultRegistry } from '../../src/api.js';
+import { moduleArgs } from '../support/args.js';
 
 const facts = (over: Partial<Facts> = {}): Facts => ({
   hostname: 'h', os: { id: 'debian', like: [], version: '12', family: 'debian' }, kernel: '6.1.0', init: 'systemd', pkg: 'apt', uid: 0,
@@ -38,8 +39,8 @@ const inv = (raw = RAW): Inventory => {
 };
 
 function run<A>(m: ModuleDef<A, any>, rawArgs: unknown, res: ProbeResult, o: { facts?: Facts; inventory?: Inventory; dryRun?: boolean; host?: string } = {}) {
-  const args = (m.args as any).parse(rawArgs) as A;
   const inventory = o.inventory ?? inv();
+  const args = moduleArgs(m, rawArgs, { lvs: inventory.raw.lvs, hosts: inventory.hosts.map((h) => ({ name: h.name, address: h.address })) });
   const ctx: TaskCtx<A> = { host: inventory.host(o.host ?? 'director'), facts: o.facts ?? facts(), inventory, args, flags: { forceDisks: false }, dryRun: o.dryRun ?? false };
   const read = m.read(ctx);
   for (const k of Object.keys(read)) expect(typeof read[k]).toBe('string');
@@ -228,7 +229,7 @@ describe('ipvs', () => {
     expect(t[1]).toMatchObject({ key: 'f:7', dests: [{ port: 0, forwarding: 'tun' }, { port: 0, forwarding: 'tun' }] });
   });
   it('first run: -A, -a per real server, record, rules file, AUTO="true"', () => {
-    const p = run(ipvs, { from_inventory: true }, { table: ok(''), owned: file(), enabledRecord: ok(''), rules: file(), defaults: file(DEFAULTS) }).plan;
+    const p = run(ipvs, {}, { table: ok(''), owned: file(), enabledRecord: ok(''), rules: file(), defaults: file(DEFAULTS) }).plan;
     expect(p.changes.map((c) => c.summary)).toEqual([
       'record owned IPVS services: t:10.213.0.200:80',
       '-A -t 10.213.0.200:80 -s rr',
@@ -243,11 +244,11 @@ describe('ipvs', () => {
     expect(p.changes[5]!.diff).toContain('+AUTO="true"');
   });
   it('second run is a no-op', () => {
-    expect(run(ipvs, { from_inventory: true }, done(LIVE)).plan.changes).toEqual([]);
+    expect(run(ipvs, {}, done(LIVE)).plan.changes).toEqual([]);
   });
   it('a weight change yields exactly one -e (plus the rules file)', () => {
     const raw = inventorySchema.parse({ ...RAW, lvs: { ...RAW.lvs, real_servers: [{ host: 'rs1', weight: 3 }, { host: 'rs2', weight: 1 }] } });
-    const p = run(ipvs, { from_inventory: true }, done(LIVE), { inventory: inv(raw) }).plan;
+    const p = run(ipvs, {}, done(LIVE), { inventory: inv(raw) }).plan;
     const edits = p.changes.filter((c) => /^-[AEDaed] /.test(c.summary));
     expect(edits.map((c) => c.summary)).toEqual(['-e -t 10.213.0.200:80 -r 10.213.0.21:80 -g -w 3']);
     expect((edits[0]!.actions[0] as any).script).toBe('ipvsadm -e -t 10.213.0.200:80 -r 10.213.0.21:80 -g -w 3');
@@ -255,7 +256,7 @@ describe('ipvs', () => {
   });
   it('leaves a foreign service alone and notes it', () => {
     const foreign = '-A -u 10.0.0.9:53 -s wlc\n-a -u 10.0.0.9:53 -r 10.0.0.10:53 -m -w 1\n';
-    const p = run(ipvs, { from_inventory: true }, done(LIVE + foreign)).plan;
+    const p = run(ipvs, {}, done(LIVE + foreign)).plan;
     expect(p.changes).toEqual([]);
     expect(p.notes).toEqual(["left alone (not clusterform's): u:10.0.0.9:53"]);
   });

@@ -9,7 +9,8 @@ import { BLKID_EXIT_NOTHING_FOUND, parseBlkidExport } from '../../parsers/blkid.
 import { kernelName, parseRawQa } from '../../parsers/raw.js';
 import { q } from '../../util/shell.js';
 import { formatSize } from '../../util/size.js';
-import { deviceNumbers, errText, haLayout, haOf, resolveSh } from '../support/disks.js';
+import { deviceNumbers, errText, haArg, haLayout, haOf, resolveSh, type Ha } from '../support/disks.js';
+import { lvsSchema } from '../../inventory/schema.js';
 
 // ---------------------------------------------------------------------------------------------------- check_ha_disk
 
@@ -38,10 +39,10 @@ function procPartitionSizes(text: string): Map<string, number> {
   return m;
 }
 
-export const checkHaDisk = defineModule<Record<string, never>, DiskCheck>({
+export const checkHaDisk = defineModule<{ ha: Ha }, DiskCheck>({
   name: 'check_ha_disk',
   doc: "this member sees the shared disk's partitions with the wanted sizes, the service file systems and the quorum raw bindings (read-only check)",
-  args: z.object({}).strict() as unknown as z.ZodType<Record<string, never>, z.ZodTypeDef, unknown>,
+  args: z.object({ ...haArg }).strict(),
   read(ctx) {
     const ha = haOf(ctx);
     const r = resolveSh(ha.shared_disk);
@@ -143,7 +144,7 @@ export const checkHaDisk = defineModule<Record<string, never>, DiskCheck>({
 
 // --------------------------------------------------------------------------------------------------- check_lvs_http
 
-const httpArgs = z.object({ requests: z.number().int().min(1).max(1000).default(30) }).strict();
+const httpArgs = z.object({ requests: z.number().int().min(1).max(1000).default(30), /** the farm: playbooks pass "{{lvs}}" */ lvs: lvsSchema }).strict();
 
 interface HttpState { answers: string[]; failed: number; error?: string }
 
@@ -152,9 +153,9 @@ export const checkLvsHttp = defineModule<z.infer<typeof httpArgs>, HttpState>({
   doc: "HTTP requests to the LVS VIP (first tcp virtual service) are answered, and by every real server (read-only check, run on lvs.verify_from)",
   args: httpArgs,
   read(ctx) {
-    const lvs = ctx.inventory.raw.lvs;
-    const vs = lvs?.virtual_services.find((v) => (v.protocol ?? 'tcp') === 'tcp' && v.port);
-    if (!lvs || !vs) return { http: 'echo "no tcp virtual service in lvs:" >&2; exit 3' };
+    const lvs = ctx.args.lvs;
+    const vs = lvs.virtual_services.find((v) => (v.protocol ?? 'tcp') === 'tcp' && v.port);
+    if (!vs) return { http: 'echo "no tcp virtual service in lvs:" >&2; exit 3' };
     const host = lvs.vip.includes(':') ? `[${lvs.vip}]` : lvs.vip;
     const url = `http://${host}:${vs.port}/`;
     // curl when present, else bash's /dev/tcp (busybox wget is not trusted); one line per request: "R <body>" or FAIL
@@ -172,7 +173,7 @@ export const checkLvsHttp = defineModule<z.infer<typeof httpArgs>, HttpState>({
     return { answers: lines.filter((l) => l.startsWith('R ')).map((l) => l.slice(2).trim()), failed: lines.filter((l) => l === 'FAIL').length };
   },
   plan(st, ctx) {
-    const lvs = ctx.inventory.raw.lvs!;
+    const lvs = ctx.args.lvs;
     if (st.error) return { changes: [], refuse: `cannot send requests to ${lvs.vip}: ${st.error}` };
     const servers = lvs.real_servers.map((s) => s.host);
     const counts = new Map<string, number>();

@@ -10,9 +10,9 @@ import { defineModule } from '../../engine/types.js';
 import { parseConfigVersion, parseViewNumber, renderClusterConf, renderClusterXml, stripVersion, type ClusterXmlContext } from '../../parsers/clusterconf.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { q } from '../../util/shell.js';
-import { backupSh, deviceNumbers, errText, haOf, stableLinksSh, stableNameWarnings, stablePartitionPath, type Ha } from '../support/disks.js';
+import { backupSh, deviceNumbers, errText, type Ha, haArg, haOf, stableLinksSh, stableNameWarnings, stablePartitionPath } from '../support/disks.js';
 
-const args = z.object({ state: z.enum(['present', 'absent']).default('present') }).strict();
+const args = z.object({ ...haArg, /** the cluster's name */ cluster: z.string().min(1), state: z.enum(['present', 'absent']).default('present') }).strict();
 type Args = z.infer<typeof args>;
 
 export const CLUSTER_XML = '/etc/cluster.xml';
@@ -70,7 +70,7 @@ export const clusterConfig = defineModule<Args, State>({
     }
     let w: { text: string; version: number };
     try {
-      w = wantedConfig(ctx.inventory.cluster, ha, st.current, ctx.inventory.templatesDir);
+      w = wantedConfig(ctx.args.cluster, ha, st.current, ctx.inventory.templatesDir);
     } catch (e) {
       return { changes: [], refuse: `cannot render ${path}: ${errText(e)}` };
     }

@@ -1,10 +1,10 @@
 // cluster_daemon: the cluster manager (clumanager, or cman + rgmanager) enabled and started where installed.
 import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
-import { haOf } from '../support/disks.js';
+import { haArg, haOf } from '../support/disks.js';
 import { parseSvc, startActions, stopActions, svcReadSh, type SvcState } from '../support/services.js';
 
-const args = z.object({ state: z.enum(['present', 'absent']).default('present') }).strict();
+const args = z.object({ ...haArg, state: z.enum(['present', 'absent']).default('present') }).strict();
 type Args = z.infer<typeof args>;
 
 export function daemonNames(format: 'clumanager' | 'cman'): string[] {

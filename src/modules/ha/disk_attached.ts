@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { defineModule } from '../../engine/types.js';
 import { formatSize } from '../../util/size.js';
 import { diskReads, parseDisk, type DiskState } from './disk_layout.js';
-import { haLayout, haOf, resolveSh } from '../support/disks.js';
+import { haArg, haLayout, haOf, resolveSh } from '../support/disks.js';
 
-const args = z.object({}).strict();
+const args = z.object({ ...haArg }).strict();
 
 /** What identifies a disk across hosts: its size, the serial / WWN / loop backing file the kernel reports, and the
  *  checksum of its first MiB (the partition table area: the same shared disk shows the same bytes everywhere). */

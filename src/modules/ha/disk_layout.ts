@@ -9,13 +9,11 @@ import { parseSfdiskJson, partitionNumber, type PartitionTable } from '../../par
 import { BLKID_EXIT_AMBIVALENT, BLKID_EXIT_NOTHING_FOUND, blkidSignatures, parseBlkidExport } from '../../parsers/blkid.js';
 import { cmd, q } from '../../util/shell.js';
 import { formatSize } from '../../util/size.js';
-import {
-  diskObjections, digestOf, errText, guardSh, haLayout, haOf, IN_USE_SH, objectionText, parseInUse, peerDiskReads, resolveSh,
-  sideBySide, verifyPartitionsSh, type StateCmds,
-} from '../support/disks.js';
+import { digestOf, diskObjections, errText, guardSh, haArg, haLayout, haOf, IN_USE_SH, objectionText, parseInUse, peerDiskReads, resolveSh, sideBySide, type StateCmds, verifyPartitionsSh } from '../support/disks.js';
 
 const args = z
   .object({
+    ...haArg,
     state: z.enum(['present', 'absent']).default('present'),
     /** with state absent: clear the disk's signatures, but only when the run has --wipe-disks */
     wipe: z.boolean().default(false),

@@ -4,10 +4,7 @@ import { defineModule, type Action } from '../../engine/types.js';
 import { partitionDevice } from '../../disk/layout.js';
 import { BLKID_EXIT_AMBIVALENT, BLKID_EXIT_NOTHING_FOUND, parseBlkidExport } from '../../parsers/blkid.js';
 import { cmd } from '../../util/shell.js';
-import {
-  diskObjections, digestOf, errText, guardSh, haOf, IN_USE_SH, objectionText, parseInUse, peerDiskReads, resolveSh, servicePartition,
-  type StateCmds,
-} from '../support/disks.js';
+import { digestOf, diskObjections, errText, guardSh, haArg, haOf, IN_USE_SH, objectionText, parseInUse, peerDiskReads, resolveSh, servicePartition, type StateCmds } from '../support/disks.js';
 
 /** What mkfs depends on: the signatures blkid finds on partition n (re-checked on the host right before mkfs). */
 const partState = (n: number): StateCmds => [['blkid', `[ -b "\${P}${n}" ] || exit 0\nblkid -p -o export "\${P}${n}"`]];
@@ -16,6 +13,7 @@ const devsOf = (n: number) => (d: string) => [partitionDevice(d, n), d];
 
 const args = z
   .object({
+    ...haArg,
     /** the ha.services entry whose partition gets the file system */
     service: z.string().min(1),
     label: z.string().regex(/^[A-Za-z0-9._-]{1,16}$/, 'ext3 label: up to 16 letters, digits, . _ -').optional(),

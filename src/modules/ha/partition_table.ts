@@ -6,10 +6,11 @@ import { kernelName } from '../../parsers/raw.js';
 import { cmd } from '../../util/shell.js';
 import { formatSize } from '../../util/size.js';
 import { diskReads, parseDisk, type DiskState } from './disk_layout.js';
-import { errText, haLayout, haOf, procPartitions, verifyPartitionsSh } from '../support/disks.js';
+import { errText, haArg, haLayout, haOf, procPartitions, verifyPartitionsSh } from '../support/disks.js';
 
 const args = z
   .object({
+    ...haArg,
     /** size the disk must have on every member (bytes); default: not checked */
     expect_bytes: z.number().int().positive().optional(),
     /** partition table id (`sfdisk --json` "id", e.g. 0x1234abcd or a GPT GUID); default: not checked */

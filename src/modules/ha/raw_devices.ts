@@ -5,9 +5,9 @@ import { partitionDevice } from '../../disk/layout.js';
 import { parseRawQa, render60RawRules, renderRawdevices } from '../../parsers/raw.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { cmd, q } from '../../util/shell.js';
-import { backupSh, deviceNumbers, errText, hasStableNames, haOf, resolveSh, stableLinksSh, stableNameWarnings, stablePartitionPath } from '../support/disks.js';
+import { backupSh, deviceNumbers, errText, haArg, haOf, hasStableNames, resolveSh, stableLinksSh, stableNameWarnings, stablePartitionPath } from '../support/disks.js';
 
-const args = z.object({ state: z.enum(['present', 'absent']).default('present') }).strict();
+const args = z.object({ ...haArg, state: z.enum(['present', 'absent']).default('present') }).strict();
 type Args = z.infer<typeof args>;
 
 export const RAWDEVICES = '/etc/sysconfig/rawdevices';

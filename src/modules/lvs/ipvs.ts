@@ -1,7 +1,7 @@
 // ipvs: the IPVS virtual services clusterform owns (fewest ipvsadm edits, foreign services left alone) and the rules file for boot.
 import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
-import type { RawInventory } from '../../inventory/schema.js';
+import { lvsSchema, type RawInventory } from '../../inventory/schema.js';
 import { planIpvsEdits } from '../../lvs/plan.js';
 import { IpvsParseError, parseIpvsadmSave, renderIpvsadmRules, serviceKey, serviceSelector, type IpvsService } from '../../parsers/ipvsadm.js';
 import { unifiedDiff } from '../../util/diff.js';
@@ -76,15 +76,19 @@ const serviceSchema = z
 
 const args = z
   .object({
-    /** build the wanted table from the inventory's lvs: section (the default when services: is not given) */
-    from_inventory: z.boolean().optional(),
+    /** build the wanted table from an inventory-style lvs: section (playbooks pass "{{lvs}}") and the hosts' addresses */
+    lvs: lvsSchema.optional(),
+    /** name → address of the real servers (playbooks pass "{{hosts}}") */
+    hosts: z.array(z.object({ name: z.string(), address: z.string() }).passthrough()).optional(),
+    /** or the wanted services themselves */
     services: z.array(serviceSchema).optional(),
     /** `auto`: /etc/sysconfig/ipvsadm (redhat) or /etc/ipvsadm.rules + /etc/default/ipvsadm (debian); `none`; or a path */
     rules_file: z.union([z.literal('auto'), z.literal('none'), absPathArg]).default('auto'),
     state: stateArg,
   })
   .strict()
-  .refine((a) => !(a.from_inventory && a.services), { message: 'give either from_inventory: true or services:, not both' });
+  .refine((a) => !(a.lvs && a.services), { message: 'give either lvs: (with hosts:) or services:, not both' })
+  .refine((a) => !a.lvs || a.hosts, { message: 'lvs: needs hosts: (the real servers\' addresses)' });
 export type IpvsArgs = z.infer<typeof args>;
 
 export interface IpvsState {
@@ -119,7 +123,7 @@ export function editIpvsadmDefaults(text: string): string {
   return joinLines(out);
 }
 
-function wantedServices(a: IpvsArgs, inv: { raw: RawInventory; hosts: { name: string; address: string }[] }): IpvsService[] {
+function wantedServices(a: IpvsArgs): IpvsService[] {
   if (a.services) {
     return a.services.map((s) => {
       const base = s.protocol === 'fwmark' ? { protocol: s.protocol, fwmark: s.fwmark } : { protocol: s.protocol, address: s.address, port: s.port };
@@ -128,8 +132,8 @@ function wantedServices(a: IpvsArgs, inv: { raw: RawInventory; hosts: { name: st
       return out;
     });
   }
-  if (!inv.raw.lvs) throw new Error('the inventory has no lvs: section');
-  return wantedIpvsTable(inv.raw.lvs, Object.fromEntries(inv.hosts.map((h) => [h.name, { address: h.address }])));
+  if (!a.lvs) throw new Error('give the wanted services: lvs: (with hosts:) or services:');
+  return wantedIpvsTable(a.lvs, Object.fromEntries((a.hosts ?? []).map((h) => [h.name, { address: h.address }])));
 }
 
 export const ipvs = defineModule<IpvsArgs, IpvsState>({
@@ -204,9 +208,9 @@ export const ipvs = defineModule<IpvsArgs, IpvsState>({
     }
 
     let wanted: IpvsService[];
-    try { wanted = wantedServices(a, inventory); }
+    try { wanted = wantedServices(a); }
     catch (e) { return { changes: [], refuse: (e as Error).message }; }
-    if (!a.services && inventory.raw.lvs) warnings.push(...ignoredPorts(inventory.raw.lvs));
+    if (a.lvs) warnings.push(...ignoredPorts(a.lvs));
     let edits;
     try { edits = planIpvsEdits(s.live, wanted, s.owned); }
     catch (e) { return { changes: [], refuse: (e as Error).message }; }

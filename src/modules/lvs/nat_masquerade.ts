@@ -1,7 +1,7 @@
 // nat_masquerade: SNAT (MASQUERADE) of the real servers' network on the director, with iptables (or nft when iptables is absent).
 import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
-import type { RawInventory } from '../../inventory/schema.js';
+import { lvsSchema, type RawInventory } from '../../inventory/schema.js';
 import { cmd } from '../../util/shell.js';
 import { cidrArg, ifaceArg, normCidr, sec } from '../support/lvs.js';
 
@@ -11,6 +11,8 @@ const args = z
   .object({
     /** the real servers' network; default lvs.nat.network */
     source: cidrArg.optional(),
+    /** an inventory-style lvs: section (playbooks pass "{{lvs}}"): for state auto and the default source */
+    lvs: lvsSchema.optional(),
     out_interface: ifaceArg.optional(),
     /** auto: present when any LVS virtual service uses NAT forwarding, else absent */
     state: z.enum(['present', 'absent', 'auto']).default('present'),
@@ -93,8 +95,8 @@ export const natMasquerade = defineModule<NatMasqueradeArgs, NatMasqueradeState>
     }
     return { backend: 'none', rules: [], table: false };
   },
-  plan: (s, { args: a, inventory }) => {
-    const lvs = inventory.raw.lvs;
+  plan: (s, { args: a }) => {
+    const lvs = a.lvs;
     const state = a.state === 'auto' ? (natUsed(lvs) ? 'present' : 'absent') : a.state;
     const src = a.source ?? lvs?.nat?.network;
     if (!src) {

@@ -4,16 +4,19 @@ import type { ProbeResult, TaskCtx } from '../../engine/types.js';
 import { BACKUP_DIR } from '../../engine/script.js';
 import { wantedLayout, partitionDevice, type WantedLayout } from '../../disk/layout.js';
 import { kernelName } from '../../parsers/raw.js';
-import type { RawInventory } from '../../inventory/schema.js';
+import { haSchema } from '../../inventory/schema.js';
+import type { z } from 'zod';
 import { q } from '../../util/shell.js';
 import { parseSize } from '../../util/size.js';
 
-export type Ha = NonNullable<RawInventory['ha']>;
+export type Ha = z.infer<typeof haSchema>;
 
+/** The argument every HA module takes: the cluster's ha: settings (playbooks pass `ha: "{{ha}}"`). */
+export const haArg = { ha: haSchema };
+
+/** The ha settings a module was given as its `ha` argument. */
 export function haOf(ctx: TaskCtx<unknown>): Ha {
-  const ha = ctx.inventory.raw.ha;
-  if (!ha) throw new Error('this module needs an ha: section in the inventory');
-  return ha;
+  return (ctx.args as { ha: Ha }).ha;
 }
 
 /** Byte sizes of the wanted partitions in spec order: quorum primary, quorum shadow, one per service. */

@@ -6,12 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyScript, nonce, parseProbe, probeScript } from '../../src/engine/script.js';
-import type { ModuleDef, Plan, TaskCtx } from '../../src/engine/types.js';
-import type { Facts } from '../../src/facts/facts.js';
+import type { ModuleDef, Plan } from '../../src/engine/types.js';
 import { diskLayout } from '../../src/modules/ha/disk_layout.js';
 import { partitionTable } from '../../src/modules/ha/partition_table.js';
 import { filesystem } from '../../src/modules/ha/filesystem.js';
-import { moduleArgs } from '../support/args.js';
+import { type CtxOpts, type FactsOver, makeCtx, runModule } from '../support/module-harness.js';
 
 const root = process.getuid?.() === 0;
 
@@ -20,7 +19,7 @@ describe.skipIf(!root)('HA disk modules on a loop device', () => {
   let loop = '';
   const loops: string[] = [];
   const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8' });
-  const facts = { hostname: 'lab', os: { id: 'debian', like: [], version: '12', family: 'debian' }, kernel: os.release(), init: 'none', pkg: 'apt', uid: 0, features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: false }, tools: {} } as Facts;
+  const facts: FactsOver = { hostname: 'lab', os: { id: 'debian', like: [], version: '12', family: 'debian' }, kernel: os.release(), init: 'none', pkg: 'apt', uid: 0, features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: false }, tools: {} };
   const ha = (disk: string, over: Record<string, unknown> = {}) => ({
     members: ['lab'], shared_disk: disk, disk_label: 'dos' as const, quorum: { size: '10M', primary: '/dev/raw/raw1', shadow: '/dev/raw/raw2' }, cluster_managed_services: [],
     services: [
@@ -31,11 +30,12 @@ describe.skipIf(!root)('HA disk modules on a loop device', () => {
     format: 'clumanager' as const,
     ...over,
   });
+  /** read on this machine (the real probe script through sh), then parse and plan through the module harness */
   function plan<A>(m: ModuleDef<A, any>, args: unknown, disk = loop, force = false, o: { ha?: Record<string, unknown>; flags?: Record<string, unknown> } = {}): Plan {
-    const ctx: TaskCtx<A> = { host: { name: 'lab', address: '127.0.0.1', ssh: {} as any, vars: {} }, facts, inventory: { raw: { cluster: 'lab', ha: ha(disk, o.ha) }, cluster: 'lab' } as any, args: moduleArgs(m, args, { ha: ha(disk, o.ha) }), flags: { forceDisks: force, ...(o.flags ?? {}) }, dryRun: false };
+    const opts: CtxOpts = { cluster: { name: 'lab', hosts: { lab: '127.0.0.1' }, ha: ha(disk, o.ha) }, host: 'lab', facts, force, flags: o.flags ?? {} };
     const n = nonce();
-    const r = sh(probeScript(Object.entries(m.read(ctx)), n));
-    return m.plan(m.parse(parseProbe(r.stdout, n), ctx), ctx);
+    const r = sh(probeScript(Object.entries(m.read(makeCtx(m, args, opts))), n));
+    return runModule(m, args, parseProbe(r.stdout, n), opts).plan;
   }
   function apply(p: Plan): void {
     const r = sh(applyScript(p.changes.flatMap((c) => c.actions)));

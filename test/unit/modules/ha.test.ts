@@ -1,72 +1,35 @@
-// HA modules: parse + plan on outputs recorded from real tools (test/fixtures/ha/capture.sh, a 64 MiB loop device).
+// HA modules: the rows of ha.rows.ts, then the cases that need more than a row — parse + plan on outputs recorded
+// from real tools (test/fixtures/ha/capture.sh, a 64 MiB loop device), all through the module harness.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ModuleDef, PeerView, ProbeResult, SectionResult, TaskCtx } from '../../src/engine/types.js';
-import type { Facts } from '../../src/facts/facts.js';
-import { diskLayout } from '../../src/modules/ha/disk_layout.js';
-import { partitionTable } from '../../src/modules/ha/partition_table.js';
-import { filesystem } from '../../src/modules/ha/filesystem.js';
-import { rawDevices } from '../../src/modules/ha/raw_devices.js';
-import { clusterConfig, wantedConfig } from '../../src/modules/ha/cluster_config.js';
-import { serviceState } from '../../src/modules/core/service_state.js';
-import { clusterDaemon } from '../../src/modules/ha/cluster_daemon.js';
-import { bootTimeout } from '../../src/modules/core/boot_timeout.js';
-import { haModules } from '../../src/modules/ha/index.js';
-import { defaultRegistry } from '../../src/api.js';
-import { parseViewNumber } from '../../src/parsers/clusterconf.js';
-import { moduleArgs } from '../support/args.js';
+import type { ModuleDef, PeerView, Plan, ProbeResult, SectionResult } from '../../../src/engine/types.js';
+import { haSchema } from '../../../src/inventory/schema.js';
+import { diskLayout } from '../../../src/modules/ha/disk_layout.js';
+import { partitionTable } from '../../../src/modules/ha/partition_table.js';
+import { filesystem } from '../../../src/modules/ha/filesystem.js';
+import { rawDevices } from '../../../src/modules/ha/raw_devices.js';
+import { clusterConfig, wantedConfig } from '../../../src/modules/ha/cluster_config.js';
+import { clusterDaemon } from '../../../src/modules/ha/cluster_daemon.js';
+import { haModules } from '../../../src/modules/ha/index.js';
+import { defaultRegistry } from '../../../src/api.js';
+import { parseViewNumber } from '../../../src/parsers/clusterconf.js';
+import { checkRow, type CtxOpts, fail, type FactsOver, HA, makeCtx, ok, planOf, RHEL4, withHa } from '../../support/module-harness.js';
+import { cap, disk, fsRes as fs, haRows, rawRes, tableOf } from './ha.rows.js';
 
-const cap: Record<string, SectionResult> = JSON.parse(readFileSync(new URL('../fixtures/ha/captures.json', import.meta.url), 'utf8'));
-const rawQa = readFileSync(new URL('../fixtures/raw-qa.txt', import.meta.url), 'utf8');
-const ok = (out: string): SectionResult => ({ out, err: '', rc: 0 });
-const fail = (rc: number, err = ''): SectionResult => ({ out: '', err, rc });
-
-const ha = {
-  members: ['node1', 'node2'],
-  shared_disk: '/dev/loop0',
-  disk_label: 'dos' as const,
-  quorum: { size: '10M', primary: '/dev/raw/raw1', shadow: '/dev/raw/raw2' },
-  cluster_managed_services: ['nfs', 'smb'],
-  services: [
-    { name: 'nfs', address: '10.0.0.50', size: '20M', fstype: 'ext3' as const, mountpoint: '/srv/nfs', nfs: { export: '/srv/nfs', clients: '*', options: 'rw' } },
-    { name: 'smb', address: '10.0.0.51', size: '16M', fstype: 'ext3' as const, mountpoint: '/srv/smb' },
-  ],
-  format: 'clumanager' as const,
-};
-
-const facts = (over: Partial<Facts> = {}): Facts => ({
-  hostname: 'node1', os: { id: 'rhel', like: [], version: '4', family: 'redhat' }, kernel: '6.18.44', init: 'sysv', pkg: 'yum', uid: 0,
-  features: { ipvs: 'none', raw: 'none', ipip: 'none', arpHidden: false, udevRaw: false }, tools: {}, ...over,
-});
-
-function ctx<A>(args: A, o: { force?: boolean; dryRun?: boolean; facts?: Facts; ha?: typeof ha; flags?: Record<string, unknown>; peers?: PeerView[] } = {}): TaskCtx<A> {
-  const h = o.ha ?? ha;
-  return {
-    host: { name: 'node1', address: '10.0.0.1', ssh: {} as any, vars: {} },
-    facts: o.facts ?? facts(),
-    inventory: { raw: { cluster: 'hapair', ha: h }, cluster: 'hapair', hosts: [], groups: {}, file: '', dir: '' } as any,
-    args,
-    flags: { forceDisks: o.force ?? false, ...(o.flags ?? {}) },
-    dryRun: o.dryRun ?? false,
-    peers: o.peers,
-  };
+const rawQa = readFileSync(new URL('../../fixtures/raw-qa.txt', import.meta.url), 'utf8');
+const ha = HA;
+/** The HA tests' host: RHEL4 with some facts changed. */
+const facts = (over: FactsOver = {}): FactsOver => ({ ...RHEL4, ...over, features: { ...RHEL4.features, ...over.features } });
+/** The plan of a module on node1 (RHEL4 facts unless given), with the cluster's ha: section changed by `ha`. */
+function run<A, S>(m: ModuleDef<A, S>, args: unknown, res: ProbeResult, o: CtxOpts & { ha?: Record<string, unknown> } = {}): Plan {
+  const { ha: h, ...rest } = o;
+  return planOf(m, args, res, { ...rest, facts: o.facts ?? RHEL4, ...(h ? { cluster: withHa(h) } : {}) });
 }
 
-function run<A, S>(m: ModuleDef<A, S>, rawArgs: unknown, res: ProbeResult, o: Parameters<typeof ctx>[1] = {}) {
-  const c = ctx(moduleArgs(m, rawArgs, { ha: o.ha ?? ha, cluster: 'hapair' }), o);
-  expect(Object.keys(m.read(c)).length).toBeGreaterThan(0);
-  return m.plan(m.parse(res, c), c);
-}
-
-const disk = (which: 'blank' | 'ha4' | 'foreign' | 'wholeext4', extra: ProbeResult = {}): ProbeResult => ({
-  dev: ok('/dev/loop0\n'),
-  size: ok('67108864 512\n'),
-  sfdisk: cap[`${which}.sfdisk`]!,
-  blkid: cap[`${which}.blkid`]!,
-  wipefs: cap[`${which}.wipefs`]!,
-  inuse: ok(''),
-  partitions: cap[which === 'ha4' ? 'ha4.partitions' : 'blank.partitions']!,
-  ...extra,
+describe.each([...new Set(haRows.map((r) => r.module.name))])('%s rows', (name) => {
+  it.each(haRows.filter((r) => r.module.name === name).map((r) => [r.name, r] as const))('%s', (_, row) => {
+    checkRow(row);
+  });
 });
 
 describe('registration', () => {
@@ -109,7 +72,7 @@ describe('disk_layout', () => {
     expect(p.refuse).toContain('ext4');
   });
   it('foreign label (gpt, dos wanted) + --force-disks → guard, wipe every partition and the disk, then write the table', () => {
-    const gpt = ok(readFileSync(new URL('../fixtures/sfdisk-json.gpt4.loop.json', import.meta.url), 'utf8'));
+    const gpt = ok(readFileSync(new URL('../../fixtures/sfdisk-json.gpt4.loop.json', import.meta.url), 'utf8'));
     const p = run(diskLayout, {}, disk('foreign', { sfdisk: gpt, wipefs: ok('0x200,,,gpt\n0x3fffe00,,,gpt\n0x1fe,,,PMBR\n') }), { force: true });
     expect(p.refuse).toBeUndefined();
     expect(p.changes).toHaveLength(1);
@@ -145,26 +108,25 @@ describe('disk_layout', () => {
 
 describe('partition_table', () => {
   it('same table and all partitions listed → ok', () => {
-    expect(run(partitionTable, {}, disk('ha4')).changes).toEqual([]);
+    expect(run(partitionTable, {}, tableOf(disk('ha4'))).changes).toEqual([]);
   });
   it('partitions missing from /proc/partitions → partx change with verification', () => {
-    const p = run(partitionTable, {}, disk('ha4', { partitions: cap['blank.partitions']! }));
+    const p = run(partitionTable, {}, tableOf(disk('ha4', { partitions: cap['blank.partitions']! })));
     expect(p.changes).toHaveLength(1);
     expect(p.changes[0]!.summary).toContain('1, 2, 3, 4');
   });
   it('another disk (size or table) → refuse naming both', () => {
-    expect(run(partitionTable, { expect_bytes: 1073741824 }, disk('ha4')).refuse).toMatch(/not the same disk: node1 sees \/dev\/loop0 as \/dev\/loop0 \(67108864 bytes, table id 0x[0-9a-f]+\), expected 1073741824/);
-    expect(run(partitionTable, {}, disk('foreign')).refuse).toMatch(/not the disk disk_layout partitioned/);
+    expect(run(partitionTable, { expect_bytes: 1073741824 }, tableOf(disk('ha4'))).refuse).toMatch(/not the same disk: node1 sees \/dev\/loop0 as \/dev\/loop0 \(67108864 bytes, table id 0x[0-9a-f]+\), expected 1073741824/);
+    expect(run(partitionTable, {}, tableOf(disk('foreign'))).refuse).toMatch(/not the disk disk_layout partitioned/);
   });
   it('dry run before partitioning → change, not a refusal', () => {
-    const p = run(partitionTable, {}, disk('blank'), { dryRun: true });
+    const p = run(partitionTable, {}, tableOf(disk('blank')), { dryRun: true });
     expect(p.refuse).toBeUndefined();
     expect(p.changes[0]!.summary).toContain('no table yet');
   });
 });
 
 describe('filesystem', () => {
-  const fs = (blkid: SectionResult, exists = true, inuse = ''): ProbeResult => ({ dev: ok(`/dev/loop0\n${exists ? 'yes' : 'no'}\n`), blkid, inuse: ok(inuse) });
   it('no signature (only partition entry info) → mkfs ext3', () => {
     const p = run(filesystem, { service: 'nfs' }, fs(cap['p3.blank.blkid']!));
     const [guard, ...rest] = p.changes[0]!.actions;
@@ -190,7 +152,7 @@ describe('filesystem', () => {
 });
 
 describe('raw_devices', () => {
-  const res = (conf: SectionResult, qa = ''): ProbeResult => ({ dev: ok('/dev/sdc\n'), majmin: ok('1 8 21\n2 8 22\n'), conf, backup: ok(''), qa: ok(qa) });
+  const res = (conf: SectionResult, qa = ''): ProbeResult => rawRes(conf, qa);
   it('no raw driver → config written, warning (not failure)', () => {
     const p = run(rawDevices, {}, res(fail(1)));
     expect(p.refuse).toBeUndefined();
@@ -232,7 +194,7 @@ describe('raw_devices', () => {
 });
 
 describe('cluster_config', () => {
-  const res = (conf: SectionResult): ProbeResult => ({ conf, backup: ok('') });
+  const res = (conf: SectionResult): ProbeResult => ({ conf, backup: ok(''), links: ok('') });
   it('absent file → view number 1; same content keeps the number; changed content bumps it by one', () => {
     const first = run(clusterConfig, {}, res(fail(1)));
     const xml = (first.changes[0]!.actions[0] as any).content as string;
@@ -248,26 +210,18 @@ describe('cluster_config', () => {
     expect(bumped.changes[0]!.actions[0]).toMatchObject({ backup: true, mode: '0644' });
   });
   it('cman format writes cluster.conf with config_version; by-id disks give -partN paths', () => {
-    const w = wantedConfig('hapair', { ...ha, format: 'cman', shared_disk: '/dev/disk/by-id/scsi-abc' }, null);
+    const w = wantedConfig('hapair', haSchema.parse({ ...ha, format: 'cman', shared_disk: '/dev/disk/by-id/scsi-abc' }), null);
     expect(w.version).toBe(1);
     expect(w.text).toContain('config_version="1"');
     expect(w.text).toContain('device="/dev/disk/by-id/scsi-abc-part3"');
   });
   it('absent: removes only a file clusterform wrote', () => {
     expect(run(clusterConfig, { state: 'absent' }, res(ok('<x/>'))).changes).toEqual([]);
-    expect(run(clusterConfig, { state: 'absent' }, { conf: ok('<x/>'), backup: ok('absent\n') }).changes[0]!.actions).toEqual([{ kind: 'remove', path: '/etc/cluster.xml', restoreBackup: true }]);
+    expect(run(clusterConfig, { state: 'absent' }, { conf: ok('<x/>'), backup: ok('absent\n'), links: ok('') }).changes[0]!.actions).toEqual([{ kind: 'remove', path: '/etc/cluster.xml', restoreBackup: true }]);
   });
 });
 
-describe('service_state / cluster_daemon', () => {
-  it('systemd: running+enabled nfs → stop+disable; missing smb → note', () => {
-    const p = run(serviceState, { names: ['nfs', 'smb'] }, { svc: ok('nfs|1|1|enabled|nfs-server.service\nsmb|0|0|-|-\n') }, { facts: facts({ init: 'systemd' }) });
-    expect(p.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['systemctl stop nfs-server.service', 'systemctl disable --quiet nfs-server.service']);
-    expect(p.notes).toEqual(['smb: not installed (nothing to stop)']);
-  });
-  it('SysV already stopped and off → ok', () => {
-    expect(run(serviceState, { names: ['nfs'] }, { svc: ok('nfs|1|0|disabled|/etc/init.d/nfs\n') }).changes).toEqual([]);
-  });
+describe('cluster_daemon', () => {
   it('clumanager not installed → ok with warning; installed → chkconfig on + service start', () => {
     expect(run(clusterDaemon, {}, { svc: ok('clumanager|0|0|-|-\n') })).toEqual({ changes: [], warnings: ['cluster.xml written, clumanager not installed'] });
     const p = run(clusterDaemon, {}, { svc: ok('clumanager|1|0|disabled|/etc/init.d/clumanager\n') }, { facts: facts({ tools: { chkconfig: true } }) });
@@ -275,29 +229,13 @@ describe('service_state / cluster_daemon', () => {
   });
 });
 
-describe('boot_timeout', () => {
-  const legacy = '# grub.conf\ndefault=0\ntimeout=10\nsplashimage=(hd0,0)/grub/splash.xpm.gz\ntitle Red Hat\n\troot (hd0,0)\n';
-  it('GRUB legacy: edits only the timeout line', () => {
-    const p = run(bootTimeout, { timeout: 3 }, { legacy: ok('/boot/grub/grub.conf\n' + legacy), grub2: fail(1), cfg: ok('') });
-    expect((p.changes[0]!.actions[0] as any).content).toBe(legacy.replace('timeout=10', 'timeout=3'));
-    expect(p.changes[0]!.diff).toContain('-timeout=10\n+timeout=3');
-    expect(run(bootTimeout, { timeout: 10 }, { legacy: ok('/boot/grub/grub.conf\n' + legacy), grub2: fail(1), cfg: ok('') }).changes).toEqual([]);
-  });
-  it('GRUB 2: GRUB_TIMEOUT + regenerate; nothing → skipped', () => {
-    const p = run(bootTimeout, { timeout: 3 }, { legacy: fail(1), grub2: ok('GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\n'), cfg: ok('/boot/grub2/grub.cfg\n') }, { facts: facts({ tools: { 'grub2-mkconfig': true } }) });
-    expect((p.changes[0]!.actions[0] as any).content).toBe('GRUB_DEFAULT=0\nGRUB_TIMEOUT=3\n');
-    expect((p.changes[0]!.actions[1] as any).desc).toBe('grub2-mkconfig -o /boot/grub2/grub.cfg');
-    expect(run(bootTimeout, { timeout: 3 }, { legacy: fail(1), grub2: fail(1), cfg: ok('') }).notes![0]).toMatch(/skipped/);
-  });
-});
-
 describe('shared disk: every member, the moment of change, what blank means', () => {
   /** node2 as the once-task sees it: its own name for the disk and what holds it there */
   const node2 = (inuse: string, dev = '/dev/vdc'): PeerView => ({ host: 'node2', res: { dev: ok(`${dev}\n`), inuse: ok(inuse) } });
   it('peer modules read what each member holds', () => {
-    const c = ctx(moduleArgs(diskLayout, {}, { ha }));
+    const c = makeCtx(diskLayout, {});
     expect(Object.keys(diskLayout.peers!(c))).toEqual(['dev', 'inuse']);
-    expect(Object.keys(filesystem.peers!(ctx(moduleArgs(filesystem, { service: 'nfs' }, { ha }))))).toEqual(['dev', 'inuse']);
+    expect(Object.keys(filesystem.peers!(makeCtx(filesystem, { service: 'nfs' })))).toEqual(['dev', 'inuse']);
   });
   it('a partition mounted on node2 stops node1 from repartitioning, even with --force-disks (node2 names the disk /dev/vdc)', () => {
     const p = run(diskLayout, {}, disk('foreign'), { force: true, peers: [node2('mount /dev/vdc1 /mnt/data\n')] });
@@ -342,7 +280,7 @@ describe('shared disk: every member, the moment of change, what blank means', ()
     expect(run(diskLayout, {}, res, { force: true }).changes).toHaveLength(1);
   });
   it('a GPT whose primary header is damaged (sfdisk fell back to the backup) is refused', () => {
-    const gpt = readFileSync(new URL('../fixtures/sfdisk-json.gpt4.loop.json', import.meta.url), 'utf8');
+    const gpt = readFileSync(new URL('../../fixtures/sfdisk-json.gpt4.loop.json', import.meta.url), 'utf8');
     const damaged = { out: gpt, err: 'The primary GPT table is corrupt, but the backup appears OK, so that will be used.\n', rc: 0 };
     const p = run(diskLayout, {}, disk('ha4', { sfdisk: damaged }), { ha: { ...ha, disk_label: 'gpt' as any } });
     expect(p.changes).toEqual([]);

@@ -1,55 +1,29 @@
-// Table tests of the LVS modules: parse + plan against recorded command outputs.
+// LVS modules: the rows of lvs.rows.ts, then the cases that need more than a row — parse + plan against recorded
+// command outputs, all through the module harness.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Facts } from '../../src/facts/facts.js';
-import type { ModuleDef, ProbeResult, TaskCtx } from '../../src/engine/types.js';
-import type { Inventory } from '../../src/inventory/load.js';
-import { inventorySchema } from '../../src/inventory/schema.js';
-import { loadPlaybook } from '../../src/playbook/load.js';
-import { renderIpvsadmRules } from '../../src/parsers/ipvsadm.js';
-import { sysctl, editSysctlFile } from '../../src/modules/core/sysctl.js';
-import { kernelModule } from '../../src/modules/core/kernel_module.js';
-import { pkg } from '../../src/modules/core/package.js';
-import { ipAddress, parseIpAddrLines } from '../../src/modules/lvs/ip_address.js';
-import { route, parseDefaultRoutes } from '../../src/modules/lvs/route.js';
-import { ipvs, wantedIpvsTable, OWNED_RECORD } from '../../src/modules/lvs/ipvs.js';
-import { natMasquerade, parseIptablesS, parseNftTable } from '../../src/modules/lvs/nat_masquerade.js';
-import { lvsModules } from '../../src/modules/lvs/index.js';
-import { defaultRegistry } from '../../src/api.js';
-import { moduleArgs } from '../support/args.js';
+import type { ModuleDef, ProbeResult } from '../../../src/engine/types.js';
+import { loadPlaybook } from '../../../src/playbook/load.js';
+import { renderIpvsadmRules } from '../../../src/parsers/ipvsadm.js';
+import { ipAddress, parseIpAddrLines } from '../../../src/modules/lvs/ip_address.js';
+import { route, parseDefaultRoutes } from '../../../src/modules/lvs/route.js';
+import { ipvs, wantedIpvsTable, OWNED_RECORD } from '../../../src/modules/lvs/ipvs.js';
+import { natMasquerade, parseIptablesS, parseNftTable } from '../../../src/modules/lvs/nat_masquerade.js';
+import { lvsModules } from '../../../src/modules/lvs/index.js';
+import { defaultRegistry } from '../../../src/api.js';
+import { catOut as file, checkRow, CLUSTER, type CtxOpts, fail, type FactsOver, inventoryOf, ok, runModule, withLvs } from '../../support/module-harness.js';
+import { lvsRows } from './lvs.rows.js';
 
-const facts = (over: Partial<Facts> = {}): Facts => ({
-  hostname: 'h', os: { id: 'debian', like: [], version: '12', family: 'debian' }, kernel: '6.1.0', init: 'systemd', pkg: 'apt', uid: 0,
-  features: { ipvs: 'module', raw: 'none', ipip: 'module', arpHidden: false, udevRaw: false }, tools: {}, ...over,
+const RAW = inventoryOf(CLUSTER).raw;
+const facts = (over: FactsOver = {}): FactsOver => over;
+/** read → parse → plan on the director unless another host is given. */
+const run = <A>(m: ModuleDef<A, any>, rawArgs: unknown, res: ProbeResult, o: CtxOpts = {}) => runModule(m, rawArgs, res, { host: 'director', ...o });
+
+describe.each([...new Set(lvsRows.map((r) => r.module.name))])('%s rows', (name) => {
+  it.each(lvsRows.filter((r) => r.module.name === name).map((r) => [r.name, r] as const))('%s', (_, row) => {
+    checkRow(row);
+  });
 });
-
-const RAW = inventorySchema.parse({
-  cluster: 'lab',
-  hosts: { director: { address: '10.213.0.1' }, rs1: { address: '10.213.0.21' }, rs2: { address: '10.213.0.22' } },
-  lvs: {
-    directors: ['director'], vip: '10.213.0.200', forwarding: 'dr',
-    virtual_services: [{ protocol: 'tcp', port: 80, scheduler: 'rr' }],
-    real_servers: [{ host: 'rs1', weight: 1 }, { host: 'rs2', weight: 1 }],
-    nat: { gateway: '10.213.0.1', network: '10.213.0.0/24' },
-  },
-});
-const inv = (raw = RAW): Inventory => {
-  const hosts = Object.entries(raw.hosts).map(([name, h]) => ({ name, address: h.address, ssh: {} as any, vars: {} }));
-  return { file: 'x', dir: '.', cluster: raw.cluster, raw, hosts, host: (n: string) => hosts.find((h) => h.name === n)!, groups: {} };
-};
-
-function run<A>(m: ModuleDef<A, any>, rawArgs: unknown, res: ProbeResult, o: { facts?: Facts; inventory?: Inventory; dryRun?: boolean; host?: string } = {}) {
-  const inventory = o.inventory ?? inv();
-  const args = moduleArgs(m, rawArgs, { lvs: inventory.raw.lvs, hosts: inventory.hosts.map((h) => ({ name: h.name, address: h.address })) });
-  const ctx: TaskCtx<A> = { host: inventory.host(o.host ?? 'director'), facts: o.facts ?? facts(), inventory, args, flags: { forceDisks: false }, dryRun: o.dryRun ?? false };
-  const read = m.read(ctx);
-  for (const k of Object.keys(read)) expect(typeof read[k]).toBe('string');
-  const state = m.parse(res, ctx);
-  return { state, plan: m.plan(state, ctx), read };
-}
-const ok = (out: string) => ({ out, err: '', rc: 0 });
-const fail = (rc = 1, err = '') => ({ out: '', err, rc });
-const file = (text?: string) => ok(text === undefined ? 'missing\n' : `exists\n${text}`);
 
 describe('registration', () => {
   it('registers every LVS module by name', () => {
@@ -57,87 +31,13 @@ describe('registration', () => {
     expect(defaultRegistry.names()).toEqual(expect.arrayContaining(['sysctl', 'kernel_module', 'package', 'ip_address', 'route', 'ipvs', 'nat_masquerade']));
   });
   it('rejects unknown args (strict)', () => {
-    expect(() => (sysctl.args as any).parse({ name: 'net.ipv4.ip_forward', value: 1, bogus: 1 })).toThrow();
     expect(() => (ipAddress.args as any).parse({ address: '10.0.0.1', device: 'lo; rm -rf /' })).toThrow();
   });
 });
 
-describe('sysctl', () => {
-  const F = '/etc/sysctl.d/90-clusterform-lvs.conf';
-  it('sets live value, records the old one and persists; second run is a no-op', () => {
-    const first = run(sysctl, { name: 'net.ipv4.ip_forward', value: 1, restore: true }, { live: ok('0\n'), file: file(), saved: file() });
-    expect(first.plan.changes.map((c) => c.summary)).toEqual(['set net.ipv4.ip_forward = 1 (now 0)', `persist net.ipv4.ip_forward = 1 in ${F}`]);
-    const script = first.plan.changes[0]!.actions.map((a: any) => a.script).join('\n');
-    expect(script).toContain('/var/lib/clusterform/sysctl/net.ipv4.ip_forward');
-    expect(script).toContain("printf '%s\\n' 1 > /proc/sys/net/ipv4/ip_forward");
-    const w = first.plan.changes[1]!.actions[0] as any;
-    expect(w.content).toBe('# managed by clusterform\nnet.ipv4.ip_forward = 1\n');
-    const second = run(sysctl, { name: 'net.ipv4.ip_forward', value: 1, restore: true }, { live: ok('1\n'), file: file(w.content), saved: file('0\n') });
-    expect(second.plan.changes).toEqual([]);
-  });
-  it('keeps other lines of a shared file', () => {
-    expect(editSysctlFile('# managed by clusterform\nnet.ipv4.conf.all.arp_ignore = 1\n', 'net.ipv4.conf.all.arp_announce', '2')).toBe('# managed by clusterform\nnet.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n');
-    expect(editSysctlFile('a.b = 1\nnet/ipv4/ip_forward=0\n', 'net.ipv4.ip_forward', '1')).toBe('a.b = 1\nnet.ipv4.ip_forward = 1\n');
-    expect(editSysctlFile('a.b = 1\nnet.ipv4.ip_forward = 1\n', 'net.ipv4.ip_forward', undefined)).toBe('a.b = 1\n');
-  });
-  it('absent restores the recorded value, removes the line and the emptied file', () => {
-    const r = run(sysctl, { name: 'net.ipv4.ip_forward', state: 'absent', restore: true }, { live: ok('1\n'), file: file('# managed by clusterform\nnet.ipv4.ip_forward = 1\n'), saved: file('0\n') });
-    expect(r.plan.changes.map((c) => c.summary)).toEqual([`remove ${F} (no settings left)`, 'restore net.ipv4.ip_forward = 0 (now 1)']);
-    expect(r.plan.changes[1]!.actions).toEqual([
-      { kind: 'sh', script: "printf '%s\\n' 0 > /proc/sys/net/ipv4/ip_forward", desc: 'write 0 to /proc/sys/net/ipv4/ip_forward' },
-      { kind: 'remove', path: '/var/lib/clusterform/sysctl/net.ipv4.ip_forward' },
-    ]);
-    const again = run(sysctl, { name: 'net.ipv4.ip_forward', state: 'absent', restore: true }, { live: ok('0\n'), file: file(), saved: file() });
-    expect(again.plan.changes).toEqual([]);
-  });
-  it('a missing entry refuses on up, plans with a note in a dry run', () => {
-    const res = { live: fail(1, 'No such file'), file: file(), saved: file() };
-    expect(run(sysctl, { name: 'net.ipv4.conf.tunl0.rp_filter', value: 0 }, res).plan.refuse).toMatch(/no net.ipv4.conf.tunl0.rp_filter/);
-    const d = run(sysctl, { name: 'net.ipv4.conf.tunl0.rp_filter', value: 0 }, res, { dryRun: true }).plan;
-    expect(d.refuse).toBeUndefined();
-    expect(d.changes).toHaveLength(2);
-  });
-  it('normalises multi-value entries', () => {
-    expect(run(sysctl, { name: 'net.ipv4.ip_local_port_range', value: '32768 60999', persist: false }, { live: ok('32768\t60999\n'), file: file(), saved: file() }).plan.changes).toEqual([]);
-  });
-});
-
-describe('kernel_module', () => {
-  const F = '/etc/modules-load.d/clusterform.conf';
-  it('loads and persists; no-op when done', () => {
-    const p = run(kernelModule, { name: 'ip_vs' }, { mod: ok('unloaded\navailable\ndir\n'), file: file() }).plan;
-    expect(p.changes.map((c) => c.summary)).toEqual(['load kernel module ip_vs', `load ip_vs at boot (${F})`]);
-    expect((p.changes[0]!.actions[0] as any).script).toBe('modprobe ip_vs');
-    expect(run(kernelModule, { name: 'ip_vs' }, { mod: ok('loaded\navailable\ndir\n'), file: file('# managed by clusterform\nip_vs\n') }).plan.changes).toEqual([]);
-  });
-  it('refuses clearly when the kernel has no such module', () => {
-    expect(run(kernelModule, { name: 'ip_vs' }, { mod: ok('unloaded\nnone\ndir\n'), file: file() }).plan.refuse).toMatch(/the kernel has no IPVS \(ip_vs\): use a kernel with CONFIG_IP_VS/);
-    expect(run(kernelModule, { name: 'ip_vs_mh' }, { mod: ok('unloaded\nnone\ndir\n'), file: file() }).plan.refuse).toMatch(/CONFIG_IP_VS_MH/);
-  });
-  it('builtin modules need nothing', () => {
-    expect(run(kernelModule, { name: 'ip_vs' }, { mod: ok('unloaded\nbuiltin\ndir\n'), file: file() }).plan.changes).toEqual([]);
-  });
-  it('absent removes only its line, the file when empty', () => {
-    const p = run(kernelModule, { name: 'ipip', state: 'absent' }, { mod: ok('loaded\navailable\ndir\n'), file: file('# managed by clusterform\nip_vs\nipip\n') }).plan;
-    expect(p.changes).toHaveLength(1);
-    expect((p.changes[0]!.actions[0] as any).content).toBe('# managed by clusterform\nip_vs\n');
-    const p2 = run(kernelModule, { name: 'ip_vs', state: 'absent' }, { mod: ok('loaded\navailable\ndir\n'), file: file('# managed by clusterform\nip_vs\n') }).plan;
-    expect(p2.changes[0]!.actions[0]).toEqual({ kind: 'remove', path: F });
-  });
-});
-
-describe('package', () => {
-  it('installs via the package manager only when the command is missing', () => {
-    expect(run(pkg, { name: 'ipvsadm' }, { which: ok('/usr/sbin/ipvsadm\n') }).plan.changes).toEqual([]);
-    const apt = run(pkg, { name: 'ipvsadm' }, { which: fail() }).plan;
-    expect((apt.changes[0]!.actions[0] as any).script).toContain('apt-get install -y --no-install-recommends ipvsadm');
-    const dnf = run(pkg, { name: 'ipvsadm' }, { which: fail() }, { facts: facts({ pkg: 'dnf' }) }).plan;
-    expect((dnf.changes[0]!.actions[0] as any).script).toBe('dnf -y install ipvsadm');
-    expect(run(pkg, { name: 'ipvsadm' }, { which: fail() }, { facts: facts({ pkg: 'none' }) }).plan.refuse).toMatch(/no package manager/);
-  });
-});
-
 describe('ip_address', () => {
+  /** what the persist read prints on a Debian host without /etc/network/interfaces.d (as captured in ip_address.*.netns) */
+  const NO_PERSIST_DIR = ok('missing\n');
   // captured on this machine: `ip -o addr show dev lo` with the VIP on lo:0
   const LO = '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n1: lo    inet 10.213.0.200/32 scope global lo:0\\       valid_lft forever preferred_lft forever\n1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n';
   const LO_BARE = '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n';
@@ -169,18 +69,18 @@ describe('ip_address', () => {
   });
   it('auto device: the interface holding the host address; absent deletes', () => {
     const a = { address: '10.213.0.200', prefix: 32, device: 'auto', persist: false };
-    const p = run(ipAddress, a, { addr: ok(`device=eth0\n${ETH}@@link\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500\n`) }).plan;
+    const p = run(ipAddress, a, { addr: ok(`device=eth0\n${ETH}@@link\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500\n`), persist: NO_PERSIST_DIR }).plan;
     expect((p.changes[0]!.actions[0] as any).script).toBe('ip addr add 10.213.0.200/32 dev eth0');
     const withVip = ETH + '4: eth0    inet 10.213.0.200/32 scope global eth0\\       valid_lft forever preferred_lft forever\n';
-    const d = run(ipAddress, { ...a, state: 'absent' }, { addr: ok(`device=eth0\n${withVip}@@link\n2: eth0: <UP>\n`) }).plan;
+    const d = run(ipAddress, { ...a, state: 'absent' }, { addr: ok(`device=eth0\n${withVip}@@link\n2: eth0: <UP>\n`), persist: NO_PERSIST_DIR }).plan;
     expect(d.changes.map((c) => (c.actions[0] as any).script)).toEqual(['ip addr del 10.213.0.200/32 dev eth0']);
-    expect(run(ipAddress, a, { addr: ok('device=\n') }).plan.refuse).toMatch(/set lvs.interface/);
+    expect(run(ipAddress, a, { addr: ok('device=\n'), persist: NO_PERSIST_DIR }).plan.refuse).toMatch(/set lvs.interface/);
   });
   it('tunl0 down is brought up; a missing tunl0 is fine on absent', () => {
     const a = { address: '10.213.0.200', prefix: 32, device: 'tunl0', persist: false };
-    const p = run(ipAddress, a, { addr: ok('device=tunl0\n@@link\n5: tunl0@NONE: <NOARP> mtu 1480 qdisc noop state DOWN\n') }).plan;
+    const p = run(ipAddress, a, { addr: ok('device=tunl0\n@@link\n5: tunl0@NONE: <NOARP> mtu 1480 qdisc noop state DOWN\n'), persist: NO_PERSIST_DIR }).plan;
     expect(p.changes.map((c) => c.summary)).toEqual(['add 10.213.0.200/32 to tunl0', 'bring tunl0 up']);
-    expect(run(ipAddress, { ...a, state: 'absent' }, { addr: ok('device=tunl0\n') }).plan.changes).toEqual([]);
+    expect(run(ipAddress, { ...a, state: 'absent' }, { addr: ok('device=tunl0\n'), persist: NO_PERSIST_DIR }).plan.changes).toEqual([]);
   });
 });
 
@@ -217,13 +117,13 @@ describe('ipvs', () => {
   const LIVE = '-A -t 10.213.0.200:80 -s rr\n-a -t 10.213.0.200:80 -r 10.213.0.21:80 -g -w 1\n-a -t 10.213.0.200:80 -r 10.213.0.22:80 -g -w 1\n';
   const OWNED = '# IPVS services managed by clusterform, one key per line\nt:10.213.0.200:80\n';
   const rules = renderIpvsadmRules(wanted);
-  const DEFAULTS = readFileSync(new URL('../fixtures/etc-default-ipvsadm.ubuntu.txt', import.meta.url), 'utf8').replace('AUTO="true"', 'AUTO="false"');
+  const DEFAULTS = readFileSync(new URL('../../fixtures/etc-default-ipvsadm.ubuntu.txt', import.meta.url), 'utf8').replace('AUTO="true"', 'AUTO="false"');
   const done = (live: string, over: ProbeResult = {}) => ({ table: ok(live), owned: file(OWNED), enabledRecord: ok(''), rules: file(rules), defaults: file(DEFAULTS.replace('AUTO="false"', 'AUTO="true"')), ...over });
 
   it('builds the wanted table from the inventory', () => {
     expect(wanted).toEqual([{ key: 't:10.213.0.200:80', protocol: 'tcp', address: '10.213.0.200', port: 80, scheduler: 'rr', dests: [
       { address: '10.213.0.21', port: 80, forwarding: 'dr', weight: 1 }, { address: '10.213.0.22', port: 80, forwarding: 'dr', weight: 1 }] }]);
-    const raw = inventorySchema.parse({ ...RAW, lvs: { ...RAW.lvs, forwarding: 'nat', virtual_services: [{ port: 80, scheduler: 'wlc', persistence: 600, netmask: '255.255.255.0', real_port: 8080 }, { protocol: 'fwmark', fwmark: 7, scheduler: 'rr', forwarding: 'tun' }], real_servers: [{ host: 'rs1', weight: 3, port: 8081 }, { host: 'rs2' }] } });
+    const raw = inventoryOf(withLvs({ forwarding: 'nat', virtual_services: [{ port: 80, scheduler: 'wlc', persistence: 600, netmask: '255.255.255.0', real_port: 8080 }, { protocol: 'fwmark', fwmark: 7, scheduler: 'rr', forwarding: 'tun' }], real_servers: [{ host: 'rs1', weight: 3, port: 8081 }, { host: 'rs2' }] })).raw;
     const t = wantedIpvsTable(raw.lvs!, { rs1: { address: '10.213.0.21' }, rs2: { address: '10.213.0.22' } });
     expect(t[0]).toMatchObject({ key: 't:10.213.0.200:80', persistence: 600, netmask: '255.255.255.0', dests: [{ port: 8081, forwarding: 'nat', weight: 3 }, { port: 8080, forwarding: 'nat', weight: 1 }] });
     expect(t[1]).toMatchObject({ key: 'f:7', dests: [{ port: 0, forwarding: 'tun' }, { port: 0, forwarding: 'tun' }] });
@@ -247,8 +147,8 @@ describe('ipvs', () => {
     expect(run(ipvs, {}, done(LIVE)).plan.changes).toEqual([]);
   });
   it('a weight change yields exactly one -e (plus the rules file)', () => {
-    const raw = inventorySchema.parse({ ...RAW, lvs: { ...RAW.lvs, real_servers: [{ host: 'rs1', weight: 3 }, { host: 'rs2', weight: 1 }] } });
-    const p = run(ipvs, {}, done(LIVE), { inventory: inv(raw) }).plan;
+    const raw = withLvs({ real_servers: [{ host: 'rs1', weight: 3 }, { host: 'rs2', weight: 1 }] });
+    const p = run(ipvs, {}, done(LIVE), { cluster: raw }).plan;
     const edits = p.changes.filter((c) => /^-[AEDaed] /.test(c.summary));
     expect(edits.map((c) => c.summary)).toEqual(['-e -t 10.213.0.200:80 -r 10.213.0.21:80 -g -w 3']);
     expect((edits[0]!.actions[0] as any).script).toBe('ipvsadm -e -t 10.213.0.200:80 -r 10.213.0.21:80 -g -w 3');
@@ -298,8 +198,8 @@ describe('nat_masquerade', () => {
   });
   it('auto follows the forwarding of the virtual services', () => {
     expect(run(natMasquerade, { state: 'auto' }, { nat: ok(`@@iptables\n-A POSTROUTING -s 10.213.0.0/24 -j MASQUERADE\n`) }).plan.changes).toHaveLength(1); // dr: removed
-    const nat = inventorySchema.parse({ ...RAW, lvs: { ...RAW.lvs, forwarding: 'nat' } });
-    expect(run(natMasquerade, { state: 'auto' }, { nat: ok('@@iptables\n-P POSTROUTING ACCEPT\n') }, { inventory: inv(nat) }).plan.changes[0]!.summary).toBe('masquerade 10.213.0.0/24');
+    const nat = withLvs({ forwarding: 'nat' });
+    expect(run(natMasquerade, { state: 'auto' }, { nat: ok('@@iptables\n-P POSTROUTING ACCEPT\n') }, { cluster: nat }).plan.changes[0]!.summary).toBe('masquerade 10.213.0.0/24');
   });
   it('nft: deletes by handle and drops the emptied table', () => {
     const p = run(natMasquerade, { source: '10.0.0.0/24', out_interface: 'eth0', state: 'absent' }, { nat: ok(`@@nft\n${NFT}`) }).plan;

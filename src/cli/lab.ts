@@ -1,8 +1,7 @@
 // `clusterform lab up|down|status INVENTORY`: a local lab of real SSH hosts for an inventory.
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadInventory } from '../inventory/load.js';
-import { labConfigFromInventory, labDown, labStatus, labUp, type InventoryLike, type LabStatus } from '../lab/index.js';
+import { labConfigFromFile, labDown, labStatus, labUp, type LabStatus } from '../lab/index.js';
 
 function printStatus(s: LabStatus): void {
   const w = (l: string) => process.stdout.write(l + '\n');
@@ -14,10 +13,7 @@ function printStatus(s: LabStatus): void {
 
 export function labCommand(): Command {
   const lab = new Command('lab').description('a local lab: every inventory host as a real SSH host (network namespaces, qemu VMs) on this machine; needs root');
-  const cfgOf = (inventory: string) => {
-    const inv = loadInventory(resolve(inventory));
-    return labConfigFromInventory(inv.raw as unknown as InventoryLike, resolve(inventory));
-  };
+  const cfgOf = (inventory: string) => labConfigFromFile(resolve(inventory));
   const log = (l: string) => process.stderr.write(l + '\n');
   lab.command('up').argument('<inventory>').description('create the lab, or repair a running one (restarts dead sshd/VMs); waits until every host answers SSH')
     .action(async (inventory: string) => { const t = Date.now(); const s = await labUp(cfgOf(inventory), { log }); printStatus(s); process.stdout.write(`ready in ${((Date.now() - t) / 1000).toFixed(1)} s\n`); });

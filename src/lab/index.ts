@@ -1,9 +1,12 @@
 // Local lab: every inventory host becomes a real SSH host on this machine (ns hosts: netns + sshd; vm hosts: qemu via vm.ts).
+// The lab's one entry: it reads and validates its part of an inventory itself (schema.ts) and imports nothing from
+// the core but the shared utilities in src/util.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { labConfigFromInventory } from './config.js';
+import { loadLabInventory } from './schema.js';
 import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } from './disk.js';
 import { ensureClientKey, ensureHostKey, hostKeyDir, writeKnownHosts } from './keys.js';
 import { assertSubnetsFree, createHostsNet, ensureBridgeNs, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
@@ -14,10 +17,16 @@ import type { LabConfig, LabHost, LabStatus } from './types.js';
 import { startVm, stopVm, vmAlive, ensureVmArtifacts, waitVmSsh, type VmSpec } from './vm.js';
 
 export { labConfigFromInventory } from './config.js';
+export { labInventorySchema, labSchema, loadLabInventory } from './schema.js';
 export type * from './types.js';
 export { clientKeyPath, knownHostsPath } from './keys.js';
 
 type Log = (line: string) => void;
+
+/** The lab of an inventory file; its problems are an InputError with file:line:column, thrown before anything is made. */
+export function labConfigFromFile(inventoryPath: string): LabConfig {
+  return labConfigFromInventory(loadLabInventory(inventoryPath), inventoryPath);
+}
 
 /** Machine-level things the lab created and must undo on down (kept in <stateDir>/state.json). */
 interface LabState {

@@ -1,7 +1,7 @@
 // Lab networking: the bridge namespace (one bridge per network), controller veths, host netns + veths.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { run } from './sh.js';
-import { ipToInt, parseCidr } from './config.js';
+import { ipToInt, parseCidr } from './ipv4.js';
 import type { LabConfig, LabHost } from './types.js';
 
 export const NETNS_DIR = '/run/netns';

@@ -1,14 +1,18 @@
 // Types of the local lab (src/lab). The lab turns every inventory host into a real SSH host on this machine.
 
-/** The part of the clusterform inventory the lab reads (the full inventory type is a superset). */
+/**
+ * The part of an inventory the lab reads (a plain interface of the lab's own; an inventory file is read into it by
+ * loadLabInventory in schema.ts): the cluster name, host addresses, addresses it must not pick, the HA layout a lab
+ * disk must hold, and the `lab:` section.
+ */
 export interface InventoryLike {
   cluster: string;
   hosts: Record<string, { address: string }>;
-  ha?: { members: string[]; shared_disk: string; services?: { address: string }[] };
-  lvs?: { vip: string; directors: string[]; nat?: { gateway?: string } };
+  ha?: { members?: string[]; shared_disk?: string; quorum?: { size?: string }; services?: { address?: string; size?: string }[] };
+  lvs?: { vip?: string; directors?: string[]; nat?: { gateway?: string } };
   lab?: {
     networks?: Record<string, { subnet: string }>;
-    hosts?: Record<string, { kind?: 'ns' | 'vm'; networks?: string[]; addresses?: Record<string, string> }>;
+    hosts?: Record<string, { kind?: LabHostKind; networks?: string[]; addresses?: Record<string, string>; memory?: number }>;
     disks?: Record<string, { size: string; hosts: string[] }>;
   };
 }

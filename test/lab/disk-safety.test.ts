@@ -26,10 +26,10 @@ function ok(h: string, command: string): string {
 }
 const dev = () => ok('node1', `readlink -f ${DISK}`).trim();
 const diskSum = () => ok('node1', `sync; sha256sum "$(readlink -f ${DISK})"`).split(' ')[0]!;
-/** blank disk: signatures in the partitions and of the table cleared, first MiB zeroed, both members re-read */
+/** blank disk: signatures in the partitions and of the table cleared, first 16 MiB zeroed (blank means blank), both members re-read */
 function reset(): void {
   for (const h of MEMBERS) ssh(h, 'umount /tmp/cf-safety-mnt 2>/dev/null; true');
-  ok('node1', `D=$(readlink -f ${DISK}); for p in "$D"p*; do [ -b "$p" ] && wipefs -q -a "$p"; done; wipefs -q -a "$D" && dd if=/dev/zero of="$D" bs=1M count=1 conv=fsync status=none`);
+  ok('node1', `D=$(readlink -f ${DISK}); for p in "$D"p*; do [ -b "$p" ] && wipefs -q -a "$p"; done; wipefs -q -a "$D" && dd if=/dev/zero of="$D" bs=1M count=16 conv=fsync status=none`);
   for (const h of MEMBERS) ok(h, `partx -d ${DISK} 2>/dev/null; partx -u ${DISK} 2>/dev/null; true`);
   expect(ok('node1', `wipefs -n ${DISK}`).trim()).toBe('');
 }
@@ -129,7 +129,7 @@ describe.skipIf(!enabled)('shared disk data safety, through the CLI', () => {
     let f = failedTasks(forced.json, 'node1');
     expect(f.map((e: any) => e.module)).toEqual(['filesystem']);
     onceFailedOnNode1(forced.json, 'filesystem');
-    expect(f[0].error.message).toMatch(/is in use on node1 \(mount .*cf-safety-mnt\).*even with --force-disks/);
+    expect(f[0].error.message).toMatch(new RegExp(`refusing to create a file system on ${p3} \\(it holds ext4\\).*--force-disks does not override this[\\s\\S]*node1: ${p3} mounted on /tmp/cf-safety-mnt`));
     expect(diskSum()).toBe(before);
     ok('node1', 'umount /tmp/cf-safety-mnt');
 
@@ -141,7 +141,7 @@ describe.skipIf(!enabled)('shared disk data safety, through the CLI', () => {
     expect(forced.code).toBe(1);
     f = failedTasks(forced.json);
     expect(f.map((e: any) => e.module)).toContain('disk_layout');
-    expect(f.find((e: any) => e.module === 'disk_layout').error.message).toMatch(/is in use on node1 .*not even with --force-disks/);
+    expect(f.find((e: any) => e.module === 'disk_layout').error.message).toMatch(/refusing to write the partition table of .*--force-disks does not override this[\s\S]*node1: \/dev\/loop\d+p1 mounted on \/tmp\/cf-safety-mnt/);
     expect(diskSum()).toBe(before);
     ok('node1', 'umount /tmp/cf-safety-mnt');
   }, 600_000);
@@ -212,5 +212,21 @@ describe.skipIf(!enabled)('shared disk data safety, through the CLI', () => {
     expect(d.map((e: any) => e.host).sort(), show(up)).toEqual(['node1', 'node2']);
     expect(d[0].error.message).toMatch(/too small: 2GiB, the layout needs at least 2\.\d+GiB/);
     expect(diskSum()).toBe(before);
+  }, 600_000);
+
+  it('(g) a member unreachable at the start: the others do not touch the disk, and plan says why', () => {
+    const down = cliJson(['down', INV, ...HA, ...SERIAL]);
+    expect(down.code, show(down)).toBe(0);
+    const inv = variant((i) => { i.hosts.node2.ssh = { port: 1 }; }); // nothing listens there: connection refused
+    const before = diskSum();
+    for (const cmd of ['plan', 'up']) {
+      const r = cliJson([cmd, inv, ...HA]);
+      expect(r.code).toBe(1);
+      expect(r.json.recap.find((h: any) => h.host === 'node2').unreachable).toBe(true);
+      const layout = failedTasks(r.json, 'node1').find((e: any) => e.module === 'disk_layout');
+      expect(layout?.error.message, show(r)).toMatch(/^refusing to write the partition table of \/dev\/loop\d+: the shared disk must be free on every member[\s\S]*node2 is not in this run: unreachable \(.*(refused|ECONNREFUSED)/i);
+    }
+    expect(diskSum()).toBe(before);
+    expect(ok('node1', `wipefs -n ${DISK}`).trim()).toBe('');
   }, 600_000);
 });

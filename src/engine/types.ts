@@ -34,6 +34,17 @@ export interface Plan {
    * host has planned this task, and fails it on all of them when the values differ.
    */
   agree?: { what: string; value: string };
+  /** what a check module found (modules of kind 'check' only): verify reports it */
+  check?: CheckResult;
+}
+
+/** The result of a read-only check: pass or fail with a reason; a digest verify compares across hosts (e.g. a file's sha256). */
+export interface CheckResult {
+  pass: boolean;
+  reason: string;
+  digest?: string;
+  /** shown in the recap; not a failure */
+  warnings?: string[];
 }
 
 export interface TaskCtx<A> {
@@ -67,6 +78,8 @@ export interface RunFlags {
 
 export interface ModuleDef<A = any, S = any> {
   name: string;
+  /** change (default): brings the host to the wanted state; check: read-only, its plan carries a CheckResult */
+  kind?: 'change' | 'check';
   /** one sentence: what it manages */
   doc: string;
   args: z.ZodType<A, z.ZodTypeDef, unknown>;
@@ -88,6 +101,25 @@ export function defineModule<A, S>(m: ModuleDef<A, S>): ModuleDef<A, S> {
   return m;
 }
 
+/** A read-only check: like a module, but `check` returns a CheckResult instead of a plan. */
+export interface CheckDef<A, S> extends Omit<ModuleDef<A, S>, 'plan' | 'kind'> {
+  check(state: S, ctx: TaskCtx<A>): CheckResult;
+}
+
+/** A check module: it never changes anything; a failing check fails its task with the reason. */
+export function defineCheck<A, S>(d: CheckDef<A, S>): ModuleDef<A, S> {
+  const { check, ...rest } = d;
+  return {
+    ...rest,
+    kind: 'check',
+    plan(state, ctx) {
+      const r = check(state, ctx);
+      const warnings = r.warnings ?? [];
+      return r.pass ? { changes: [], notes: [r.reason], warnings, check: r } : { changes: [], refuse: r.reason, warnings, check: r };
+    },
+  };
+}
+
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
 export interface TaskEvent {
@@ -101,6 +133,9 @@ export interface TaskEvent {
   warnings: string[];
   notes: string[];
   error?: { message: string; command?: string; code?: number | null; stderr?: string };
+  /** the module's kind, and for a check its result */
+  kind: 'change' | 'check';
+  check?: CheckResult;
   durationMs: number;
 }
 
@@ -109,11 +144,16 @@ export interface HostEvent {
   host: string;
   status: 'connected' | 'unreachable' | 'lost' | 'locked';
   message?: string;
+  /** connected: the address, port and user used, the jump hosts (user@host:port, first first), the IP it answered on */
+  endpoint?: { address: string; port: number; user: string; jump: string[]; ip?: string };
 }
 
 export interface PlayEvent { type: 'play'; play: string; hosts: string[] }
 
-export type EngineEvent = TaskEvent | HostEvent | PlayEvent;
+/** A task starting on a host: progress for the caller's onEvent only (RunResult.events keeps finished tasks). */
+export interface TaskStartEvent { type: 'start'; host: string; play: string; task: string; module: string }
+
+export type EngineEvent = TaskEvent | HostEvent | PlayEvent | TaskStartEvent;
 
 export interface HostRecap {
   host: string;

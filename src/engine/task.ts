@@ -1,0 +1,104 @@
+// Running one task on one host: its state (read ahead) → parse → plan → refusal / agreement / notes → apply (not in
+// plan mode) → a status, reported as one TaskEvent. `taskEvent` is the one place a TaskEvent is built.
+import type { Inventory } from '../inventory/load.js';
+import type { HostState } from './host-state.js';
+import type { TaskInstance } from './render.js';
+import { describeAction } from './script.js';
+import type { Change, PeerView, Plan, TaskEvent, TaskStartEvent, TaskStatus } from './types.js';
+
+/** What the play gives a task besides its host. */
+export interface TaskHooks {
+  /** an agree-task's value on this host → every host's value, once all have planned it */
+  agree?: (key: string, value: string) => Promise<Map<string, string>>;
+  /** for a once-task: the other members of the play as they are now */
+  peers?: (t: TaskInstance) => Promise<PeerView[]>;
+}
+
+export interface TaskEnv {
+  inv: Inventory;
+  dryRun: boolean;
+  /** count and emit a finished task's event; returns its status */
+  report(st: HostState, ev: TaskEvent): TaskStatus;
+  /** a task is starting on a host (progress only) */
+  progress?(e: TaskStartEvent): void;
+}
+
+/** A task's event; `fields` override the defaults (status ok, nothing changed, no time). */
+export function taskEvent(host: string, play: string, t: TaskInstance, fields: Partial<Omit<TaskEvent, 'type'>> = {}): TaskEvent {
+  return { type: 'task', host, play, task: t.name, module: t.module.name, kind: t.module.kind ?? 'change', status: 'ok', changes: [], warnings: [], notes: [], durationMs: 0, ...fields };
+}
+
+/** Run `t` on `st` (`upcoming`: the host's later tasks, read ahead with it) and report it. */
+export async function runTask(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: TaskInstance[], play: string, hooks: TaskHooks = {}): Promise<TaskStatus> {
+  const t0 = Date.now();
+  const ev = taskEvent(st.name, play, t);
+  if (t.skip) ev.notes.push('condition is false');
+  else env.progress?.({ type: 'start', host: st.name, play, task: t.name, module: t.module.name });
+  ev.status = t.skip ? 'skipped' : await attempt(env, st, t, upcoming, hooks, ev);
+  ev.durationMs = Date.now() - t0;
+  return env.report(st, ev);
+}
+
+/** Plan and apply `t`, filling `ev` in; any error fails the task (and a lost host is unreachable). */
+async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: TaskInstance[], hooks: TaskHooks, ev: TaskEvent): Promise<TaskStatus> {
+  try {
+    const plan = await planTask(st, t, upcoming, hooks);
+    ev.warnings.push(...(plan.warnings ?? []));
+    ev.notes.push(...(plan.notes ?? []));
+    if (plan.check) ev.check = plan.check;
+    if (plan.refuse) { ev.error = { message: plan.refuse }; return 'failed'; }
+    if (plan.agree && hooks.agree) {
+      const disagreement = agreement(env.inv, plan.agree.what, await hooks.agree(t.key, plan.agree.value), ev);
+      if (disagreement) { ev.error = { message: disagreement }; return 'failed'; }
+    }
+    ev.changes = plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
+    if (plan.changes.length === 0) return 'ok';
+    if (env.dryRun) return 'changed';
+    return await applyChanges(st, t, plan.changes, upcoming, ev);
+  } catch (e) {
+    ev.error = { message: (e as Error).message };
+    if (!st.alive) st.markUnreachable();
+    return 'failed';
+  }
+}
+
+/** The task's state (read ahead), the peers for a once-task, and the module's plan. */
+async function planTask(st: HostState, t: TaskInstance, upcoming: TaskInstance[], hooks: TaskHooks): Promise<Plan> {
+  const res = await st.cache.ensure(t, upcoming);
+  const ctx = st.ctx(t);
+  if (t.module.peers && hooks.peers) ctx.peers = await hooks.peers(t);
+  return t.module.plan(t.module.parse(res, ctx), ctx);
+}
+
+/**
+ * Every host's value for an agree-task: a message when they differ (hosts in inventory order, whoever got there
+ * first, so that it is the same on every run), else a note on `ev`.
+ */
+export function agreement(inv: Inventory, what: string, values: Map<string, string>, ev: TaskEvent): string | undefined {
+  const order = (h: string) => inv.hosts.findIndex((x) => x.name === h);
+  const hosts = [...values.keys()].sort((a, b) => order(a) - order(b));
+  const groups = new Map<string, string[]>();
+  for (const h of hosts) groups.set(values.get(h)!, [...(groups.get(values.get(h)!) ?? []), h]);
+  if (groups.size > 1) return `the hosts do not agree on ${what}: ${[...groups].map(([v, hs]) => `${hs.join(', ')} → ${v}`).join('; ')}. Nothing was changed.`;
+  ev.notes.push(`${what} is the same on ${hosts.join(', ')}`);
+  return undefined;
+}
+
+/** Apply the changes in one round trip that also reads the later tasks' state again. */
+async function applyChanges(st: HostState, t: TaskInstance, changes: Change[], upcoming: TaskInstance[], ev: TaskEvent): Promise<TaskStatus> {
+  const actions = changes.flatMap((c) => c.actions);
+  st.cache.clear(); // what we read is stale from here on, whatever happens
+  const after = upcoming.filter((u) => !u.skip);
+  const r = await st.session.apply(actions, t.spec.timeout ? t.spec.timeout * 1000 : undefined, st.cache.sections(after));
+  st.changedInPlay = true;
+  if (r.probe && st.cache.current) st.cache.store(after, r.probe);
+  if (!r.timedOut && r.code === 0) return 'changed';
+  const step = r.failedStep !== undefined ? actions[r.failedStep] : undefined;
+  ev.error = {
+    message: r.timedOut ? `timed out after ${t.spec.timeout ?? st.session.entry.ssh.commandTimeoutMs / 1000} s` : `command failed with exit code ${r.code}`,
+    command: step ? describeAction(step) : undefined,
+    code: r.code,
+    stderr: r.stderr.trim().split('\n').slice(-10).join('\n'),
+  };
+  return 'failed';
+}

@@ -50,7 +50,7 @@ export function loadYamlFile(file: string, text?: string): LoadedYaml {
   const issues: InputIssue[] = [];
   for (const e of doc.errors) {
     const pos = lc.linePos(e.pos[0]);
-    issues.push({ file, line: pos.line, col: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+    issues.push({ file, line: pos.line, col: pos.col, path: pathString(pathAtOffset(doc, e.pos[0])), message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
   }
   if (!issues.length) issues.push(...duplicateKeys(file, doc, lc));
   if (issues.length) throw new InputError(issues);
@@ -76,11 +76,33 @@ function duplicateKeys(file: string, doc: Document.Parsed, lc: LineCounter): Inp
         const prev = first.get(k);
         if (!prev) { first.set(k, p.key); continue; }
         const at = lc.linePos(p.key.range?.[0] ?? 0);
-        out.push({ file, ...at, path: '', message: `YAML: Map keys must be unique: "${k}" is already a key on line ${lc.linePos(prev.range?.[0] ?? 0).line}` });
+        out.push({ file, ...at, path: out.length < 100 ? pathString(pathAtOffset(doc, p.key.range?.[0] ?? 0)) : '', message: `duplicate key "${k}" (first at line ${lc.linePos(prev.range?.[0] ?? 0).line})` });
       }
     },
   });
   return out;
+}
+
+const contains = (n: unknown, off: number) => !!n && !!(n as Node).range && (n as Node).range![0] <= off && (off < (n as Node).range![2] || off === (n as Node).range![0]);
+
+/** The key path (as far as the YAML parsed) of the node at source offset `off`: the field an error is about. */
+export function pathAtOffset(doc: Document.Parsed, off: number): (string | number)[] {
+  const path: (string | number)[] = [];
+  let node: unknown = doc.contents;
+  for (let depth = 0; depth < 1000 && node; depth++) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => contains(p.key, off) || contains(p.value, off));
+      if (!pair || !isScalar(pair.key)) break;
+      path.push(String(pair.key.value));
+      node = contains(pair.value, off) ? pair.value : undefined;
+    } else if (isSeq(node)) {
+      const i = node.items.findIndex((it) => contains(it, off));
+      if (i < 0) break;
+      path.push(i);
+      node = node.items[i];
+    } else break;
+  }
+  return path;
 }
 
 export function pathString(path: (string | number)[]): string {
@@ -174,7 +196,8 @@ export function knownKeys(schema: z.ZodTypeAny, path: (string | number)[]): stri
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 
-function describeType(v: unknown): string {
+/** A value as an error message names it: `a list`, `a mapping`, `the string "…"`, `number 3`. */
+export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
@@ -182,7 +205,8 @@ function describeType(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function valueAt(root: unknown, path: (string | number)[]): unknown {
+/** The value at `path` inside `root` (own properties only), or undefined. */
+export function valueAt(root: unknown, path: (string | number)[]): unknown {
   let v: any = root;
   for (const p of path) v = v != null && typeof v === 'object' && Object.hasOwn(v, p) ? v[p] : undefined;
   return v;
@@ -203,13 +227,13 @@ export function zodIssues(y: LoadedYaml, err: z.ZodError, schema: z.ZodTypeAny):
     let message = i.message;
     const actual = valueAt(y.value, path);
     if (i.code === 'invalid_type') {
-      message = actual === undefined ? `required field is missing (expected ${i.expected})` : `expected ${i.expected}, got ${describeType(actual)}`;
+      message = actual === undefined ? `required field is missing (expected ${i.expected})` : `expected ${i.expected}, got ${describeValue(actual)}`;
     } else if (actual === undefined) {
       message = 'required field is missing';
     } else if (i.code === 'invalid_enum_value') {
-      message = `${describeType(actual)} is not one of: ${i.options.join(', ')}`;
+      message = `${describeValue(actual)} is not one of: ${i.options.join(', ')}`;
     } else if (actual !== undefined && typeof actual !== 'object') {
-      message = `${describeType(actual)}: ${i.message}`;
+      message = `${describeValue(actual)}: ${i.message}`;
     }
     if (actual === undefined && path.length > 0) {
       out.push(issueAt(y, path.slice(0, -1), message, String(path[path.length - 1])));

@@ -3,13 +3,15 @@
 //   systems, and the quorum raw bindings (where the kernel has a raw driver);
 // - check_lvs_http: from lvs.verify_from, HTTP requests to the VIP are answered, and by every real server.
 import { z } from 'zod';
-import { defineModule } from '../../engine/types.js';
+import { defineCheck } from '../../engine/types.js';
 import { partitionDevice } from '../../disk/layout.js';
 import { BLKID_EXIT_NOTHING_FOUND, parseBlkidExport } from '../../parsers/blkid.js';
 import { kernelName, parseRawQa } from '../../parsers/raw.js';
 import { q } from '../../util/shell.js';
 import { formatSize } from '../../util/size.js';
-import { deviceNumbers, errText, haArg, haLayout, haOf, resolveSh, type Ha } from '../support/disks.js';
+import {
+  deviceNumbers, DISK_SIZE_SH, errText, type Ha, haArg, haLayout, haOf, resolveSh,
+} from '../support/disks.js';
 import { lvsSchema } from '../../inventory/schema.js';
 
 // ---------------------------------------------------------------------------------------------------- check_ha_disk
@@ -39,7 +41,7 @@ function procPartitionSizes(text: string): Map<string, number> {
   return m;
 }
 
-export const checkHaDisk = defineModule<{ ha: Ha }, DiskCheck>({
+export const checkHaDisk = defineCheck<{ ha: Ha }, DiskCheck>({
   name: 'check_ha_disk',
   doc: "this member sees the shared disk's partitions with the wanted sizes, the service file systems and the quorum raw bindings (read-only check)",
   args: z.object({ ...haArg }).strict(),
@@ -49,7 +51,7 @@ export const checkHaDisk = defineModule<{ ha: Ha }, DiskCheck>({
     const nums = deviceNumbers(ha);
     const sections: Record<string, string> = {
       dev: `${r}\nprintf '%s\\n' "$D"`,
-      size: `${r}\nb=$(blockdev --getsize64 "$D" 2>/dev/null) || b=$(( $(cat /sys/class/block/"\${D##*/}"/size) * 512 ))\nss=$(blockdev --getss "$D" 2>/dev/null) || ss=512\necho "$b $ss"`,
+      size: `${r}\n${DISK_SIZE_SH}`,
       partitions: 'cat /proc/partitions',
       raw: `${r}\nfor n in ${nums.slice(0, 2).join(' ')}; do [ -b "$P$n" ] && echo "node $n $(stat -L -c '%t %T' "$P$n")"; done\nif command -v raw >/dev/null 2>&1; then echo tool; raw -qa 2>/dev/null; fi; true`,
     };
@@ -90,15 +92,15 @@ export const checkHaDisk = defineModule<{ ha: Ha }, DiskCheck>({
     st.bound = parseRawQa(raw);
     return st;
   },
-  plan(st, ctx) {
+  check(st, ctx) {
     const ha = haOf(ctx);
     const host = ctx.host.name;
-    if (st.missing) return { changes: [], refuse: `shared disk ${ha.shared_disk} not found on ${host}: ${st.missing}` };
+    if (st.missing) return { pass: false, reason: `shared disk ${ha.shared_disk} not found on ${host}: ${st.missing}` };
     let w;
     try {
       w = haLayout(ha, st.bytes, st.sectorSize);
     } catch (e) {
-      return { changes: [], refuse: `invalid HA disk layout: ${errText(e)}` };
+      return { pass: false, reason: `invalid HA disk layout: ${errText(e)}` };
     }
     const problems: string[] = [];
     const notes: string[] = [];
@@ -137,8 +139,8 @@ export const checkHaDisk = defineModule<{ ha: Ha }, DiskCheck>({
       }
       if (!problems.some((p) => p.startsWith('/dev/raw') || p.includes(' bound'))) notes.push(`${ha.quorum.primary}, ${ha.quorum.shadow} bound to the quorum partitions`);
     }
-    if (problems.length) return { changes: [], refuse: `${host}: ${problems.join('; ')}` };
-    return { changes: [], notes };
+    if (problems.length) return { pass: false, reason: `${host}: ${problems.join('; ')}` };
+    return { pass: true, reason: notes.join('; ') || 'ok' };
   },
 });
 
@@ -148,7 +150,7 @@ const httpArgs = z.object({ requests: z.number().int().min(1).max(1000).default(
 
 interface HttpState { answers: string[]; failed: number; error?: string }
 
-export const checkLvsHttp = defineModule<z.infer<typeof httpArgs>, HttpState>({
+export const checkLvsHttp = defineCheck<z.infer<typeof httpArgs>, HttpState>({
   name: 'check_lvs_http',
   doc: "HTTP requests to the LVS VIP (first tcp virtual service) are answered, and by every real server (read-only check, run on lvs.verify_from)",
   args: httpArgs,
@@ -172,9 +174,9 @@ export const checkLvsHttp = defineModule<z.infer<typeof httpArgs>, HttpState>({
     const lines = r.out.split('\n').filter((l) => l !== '');
     return { answers: lines.filter((l) => l.startsWith('R ')).map((l) => l.slice(2).trim()), failed: lines.filter((l) => l === 'FAIL').length };
   },
-  plan(st, ctx) {
+  check(st, ctx) {
     const lvs = ctx.args.lvs;
-    if (st.error) return { changes: [], refuse: `cannot send requests to ${lvs.vip}: ${st.error}` };
+    if (st.error) return { pass: false, reason: `cannot send requests to ${lvs.vip}: ${st.error}` };
     const servers = lvs.real_servers.map((s) => s.host);
     const counts = new Map<string, number>();
     let unknown = 0;
@@ -187,7 +189,7 @@ export const checkLvsHttp = defineModule<z.infer<typeof httpArgs>, HttpState>({
     const total = st.answers.length + st.failed;
     const summary = `${st.answers.length}/${total} requests to ${lvs.vip} answered: ${servers.map((s) => `${s} ${counts.get(s) ?? 0}`).join(', ')}${unknown ? `, ${unknown} by a page naming no real server` : ''}`;
     const silent = servers.filter((s) => !counts.get(s));
-    if (st.failed || silent.length) return { changes: [], refuse: `${summary}${silent.length ? `; no answer from ${silent.join(', ')}` : ''}` };
-    return { changes: [], notes: [summary] };
+    if (st.failed || silent.length) return { pass: false, reason: `${summary}${silent.length ? `; no answer from ${silent.join(', ')}` : ''}` };
+    return { pass: true, reason: summary };
   },
 });

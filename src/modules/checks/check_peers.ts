@@ -1,12 +1,12 @@
 // Check (read-only, for verify): this host resolves every other host's name to its address and reaches it.
 import { z } from 'zod';
-import { defineModule } from '../../engine/types.js';
+import { defineCheck } from '../../engine/types.js';
 import { q } from '../../util/shell.js';
 
 const args = z.object({ names: z.array(z.object({ name: z.string(), address: z.string() })) }).strict();
 type Row = { name: string; address: string; resolved: string[]; reachable: boolean };
 
-export const checkPeers = defineModule<z.infer<typeof args>, Row[]>({
+export const checkPeers = defineCheck<z.infer<typeof args>, Row[]>({
   name: 'check_peers',
   doc: 'every host resolves and reaches every other host by name (read-only check)',
   args,
@@ -18,14 +18,14 @@ export const checkPeers = defineModule<z.infer<typeof args>, Row[]>({
     const out = res[`peer${i}`]?.out ?? '';
     return { ...n, resolved: [...out.matchAll(/^addr (\S+)/gm)].map((m) => m[1]!), reachable: /^reach$/m.test(out) || /^noping$/m.test(out) };
   }),
-  plan(rows, c) {
+  check(rows, c) {
     // Debian-style `127.0.1.1 <own name>` lines are normal for the host itself: a warning, not a failure
     const self = rows.find((r) => r.name === c.host.name && !r.resolved.includes(r.address) && r.resolved.some((a) => a.startsWith('127.')));
     const bad = rows.filter((r) => r !== self && (!r.resolved.includes(r.address) || !r.reachable));
-    if (bad.length) return { changes: [], refuse: bad.map((r) => !r.resolved.includes(r.address) ? `${r.name} resolves to ${r.resolved.join(',') || 'nothing'}, wanted ${r.address}` : `${r.name} (${r.address}) does not answer ping`).join('; ') };
+    if (bad.length) return { pass: false, reason: bad.map((r) => !r.resolved.includes(r.address) ? `${r.name} resolves to ${r.resolved.join(',') || 'nothing'}, wanted ${r.address}` : `${r.name} (${r.address}) does not answer ping`).join('; ') };
     return {
-      changes: [],
-      notes: [`${rows.length} names resolve and answer`],
+      pass: true,
+      reason: `${rows.length} names resolve and answer`,
       warnings: self ? [`${self.name} resolves its own name to ${self.resolved.join(',')} (loopback), not ${self.address}: cluster daemons that bind to their own name would listen on loopback`] : [],
     };
   },

@@ -1,11 +1,12 @@
 // A directory (e.g. a mount point); `absent` removes it only when it is empty and was made by clusterform.
 import { z } from 'zod';
+import { absolutePath } from '../../util/validators.js';
 import { defineModule } from '../../engine/types.js';
 import { q } from '../../util/shell.js';
 
 const args = z
   .object({
-    path: z.string().regex(/^\/[^\0\n]+$/, 'an absolute path').refine((p) => !p.split('/').includes('..') && p !== '/', 'no .. and not /'),
+    path: absolutePath.refine((p) => p !== '/', 'not /'),
     mode: z.string().regex(/^0?[0-7]{3,4}$/).default('0755'),
     state: z.enum(['present', 'absent']).default('present'),
   })

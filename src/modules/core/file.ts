@@ -1,6 +1,7 @@
 // A whole file with given content or rendered from a template; `absent` removes it (or puts the original back).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { absolutePath } from '../../util/validators.js';
 import { defineModule } from '../../engine/types.js';
 import { renderTemplate } from '../../playbook/render.js';
 import { renderContext } from '../../engine/context.js';
@@ -9,7 +10,7 @@ import { parseFileSections, planFile, readFileSections, type FileState } from '.
 
 const args = z
   .object({
-    path: z.string().regex(/^\/[^\0\n]*$/, 'an absolute path'),
+    path: absolutePath,
     content: z.string().optional(),
     template: z.string().optional(),
     mode: z.string().regex(/^0?[0-7]{3,4}$/).default('0644'),

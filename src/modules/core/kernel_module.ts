@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { q } from '../../util/shell.js';
-import { absPathArg, catFile, joinLines, lines, MANAGED, onlyComments, parseCatFile, sec, stateArg, type FileState } from '../support/lvs.js';
+import { plainAbsolutePath } from '../../util/validators.js';
+import { catFile, type FileState, joinLines, lines, MANAGED, onlyComments, parseCatFile } from '../support/files.js';
+import { sec, stateArg } from '../support/sections.js';
 
 export const DEFAULT_MODULES_FILE = '/etc/modules-load.d/clusterform.conf';
 
@@ -11,7 +13,7 @@ const args = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_-]{1,56}$/, 'a kernel module name (letters, digits, _ and -)'),
     persist: z.boolean().default(true),
-    file: absPathArg.default(DEFAULT_MODULES_FILE),
+    file: plainAbsolutePath.default(DEFAULT_MODULES_FILE),
     /** on absent: also `modprobe -r` (fails when the module is in use) */
     unload: z.boolean().default(false),
     state: stateArg,
@@ -72,25 +74,25 @@ export const kernelModule = defineModule<KernelModuleArgs, KernelModuleState>({
     const changes: Change[] = [];
     const notes: string[] = [];
     const n = sysName(a.name);
-    const listed = lines(s.file.text).some((l) => sysName(l.replace(/#.*$/, '').trim()) === n);
+    const listed = lines(s.file.content).some((l) => sysName(l.replace(/#.*$/, '').trim()) === n);
     if (a.state === 'present') {
       if (!s.loaded && s.availability === 'none') return { changes: [], refuse: missingModuleMessage(a.name, facts.kernel) };
       if (!s.loaded && s.availability !== 'builtin') changes.push({ summary: `load kernel module ${a.name}`, actions: [{ kind: 'sh', script: `modprobe ${q(a.name)}`, desc: `modprobe ${a.name}` }] });
       if (a.persist && s.availability !== 'builtin') {
         if (!s.dirExists && !s.file.exists) notes.push(`${a.name} not persisted: ${a.file.replace(/\/[^/]*$/, '')} does not exist (no systemd-modules-load)`);
         else if (!listed) {
-          const next = joinLines([...(s.file.exists ? lines(s.file.text) : [MANAGED]), a.name]);
-          changes.push({ summary: `load ${a.name} at boot (${a.file})`, diff: unifiedDiff(s.file.text, next, a.file), actions: [{ kind: 'write', path: a.file, content: next, mode: '0644' }] });
+          const next = joinLines([...(s.file.exists ? lines(s.file.content) : [MANAGED]), a.name]);
+          changes.push({ summary: `load ${a.name} at boot (${a.file})`, diff: unifiedDiff(s.file.content, next, a.file), actions: [{ kind: 'write', path: a.file, content: next, mode: '0644' }] });
         }
       }
       return { changes, notes };
     }
     if (listed) {
-      const next = joinLines(lines(s.file.text).filter((l) => sysName(l.replace(/#.*$/, '').trim()) !== n));
+      const next = joinLines(lines(s.file.content).filter((l) => sysName(l.replace(/#.*$/, '').trim()) !== n));
       changes.push(
         onlyComments(next)
-          ? { summary: `remove ${a.file} (no modules left)`, diff: unifiedDiff(s.file.text, '', a.file), actions: [{ kind: 'remove', path: a.file }] }
-          : { summary: `stop loading ${a.name} at boot (${a.file})`, diff: unifiedDiff(s.file.text, next, a.file), actions: [{ kind: 'write', path: a.file, content: next, mode: '0644' }] },
+          ? { summary: `remove ${a.file} (no modules left)`, diff: unifiedDiff(s.file.content, '', a.file), actions: [{ kind: 'remove', path: a.file }] }
+          : { summary: `stop loading ${a.name} at boot (${a.file})`, diff: unifiedDiff(s.file.content, next, a.file), actions: [{ kind: 'write', path: a.file, content: next, mode: '0644' }] },
       );
     }
     if (a.unload && s.loaded && s.availability !== 'builtin') changes.push({ summary: `unload kernel module ${a.name}`, actions: [{ kind: 'sh', script: `modprobe -r ${q(a.name)}`, desc: `modprobe -r ${a.name}` }] });

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineModule } from '../../engine/types.js';
 import { cmd, q } from '../../util/shell.js';
-import { sec } from '../support/lvs.js';
+import { sec } from '../support/sections.js';
 
 const args = z
   .object({

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { q } from '../../util/shell.js';
-import { absPathArg, catFile, joinLines, lines, MANAGED, onlyComments, parseCatFile, recordOnceScript, sec, STATE_DIR, stateArg, type FileState } from '../support/lvs.js';
+import { plainAbsolutePath } from '../../util/validators.js';
+import { catFile, type FileState, joinLines, lines, MANAGED, onlyComments, parseCatFile, recordOnceScript, STATE_DIR } from '../support/files.js';
+import { sec, stateArg } from '../support/sections.js';
 
 export const DEFAULT_SYSCTL_FILE = '/etc/sysctl.d/90-clusterform-lvs.conf';
 
@@ -11,7 +13,7 @@ const args = z
   .object({
     name: z.string().regex(/^[a-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/, 'a sysctl name like net.ipv4.ip_forward'),
     value: z.union([z.string(), z.number()]).transform((v) => String(v).trim().split(/\s+/).join(' ')).optional(),
-    file: absPathArg.default(DEFAULT_SYSCTL_FILE),
+    file: plainAbsolutePath.default(DEFAULT_SYSCTL_FILE),
     /** keep the value across reboots in `file` */
     persist: z.boolean().default(true),
     /** on absent: put back the live value recorded before clusterform first changed it */
@@ -67,7 +69,7 @@ export const sysctl = defineModule<SysctlArgs, SysctlState>({
   parse: (res) => {
     const live = sec(res, 'live');
     const saved = parseCatFile(sec(res, 'saved'));
-    return { live: live.rc === 0 ? norm(live.out) : null, file: parseCatFile(sec(res, 'file')), saved: saved.exists ? norm(saved.text) : null };
+    return { live: live.rc === 0 ? norm(live.out) : null, file: parseCatFile(sec(res, 'file')), saved: saved.exists ? norm(saved.content) : null };
   },
   plan: (s, { args: a, dryRun }) => {
     const changes: Change[] = [];
@@ -75,11 +77,11 @@ export const sysctl = defineModule<SysctlArgs, SysctlState>({
     const proc = procPath(a.name);
     const fileChange = (want: string | undefined): Change | undefined => {
       if (!s.file.exists && want === undefined) return undefined;
-      const next = editSysctlFile(s.file.text, a.name, want);
-      if (s.file.exists && next === s.file.text) return undefined;
+      const next = editSysctlFile(s.file.content, a.name, want);
+      if (s.file.exists && next === s.file.content) return undefined;
       if (want === undefined && onlyComments(next))
-        return { summary: `remove ${a.file} (no settings left)`, diff: unifiedDiff(s.file.text, '', a.file), actions: [{ kind: 'remove', path: a.file }] };
-      return { summary: want === undefined ? `remove ${a.name} from ${a.file}` : `persist ${a.name} = ${want} in ${a.file}`, diff: unifiedDiff(s.file.text, next, a.file), actions: [{ kind: 'write', path: a.file, content: next, mode: '0644', mkdir: true }] };
+        return { summary: `remove ${a.file} (no settings left)`, diff: unifiedDiff(s.file.content, '', a.file), actions: [{ kind: 'remove', path: a.file }] };
+      return { summary: want === undefined ? `remove ${a.name} from ${a.file}` : `persist ${a.name} = ${want} in ${a.file}`, diff: unifiedDiff(s.file.content, next, a.file), actions: [{ kind: 'write', path: a.file, content: next, mode: '0644', mkdir: true }] };
     };
     if (a.state === 'present') {
       const want = a.value!;

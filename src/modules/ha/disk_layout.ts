@@ -9,7 +9,9 @@ import { parseSfdiskJson, partitionNumber, type PartitionTable } from '../../par
 import { BLKID_EXIT_AMBIVALENT, BLKID_EXIT_NOTHING_FOUND, blkidSignatures, parseBlkidExport } from '../../parsers/blkid.js';
 import { cmd, q } from '../../util/shell.js';
 import { formatSize } from '../../util/size.js';
-import { digestOf, diskObjections, errText, guardSh, haArg, haLayout, haOf, IN_USE_SH, objectionText, parseInUse, peerDiskReads, resolveSh, sideBySide, type StateCmds, verifyPartitionsSh } from '../support/disks.js';
+import {
+  digestOf, DISK_SIZE_SH, diskObjections, errText, guardSh, haArg, haLayout, haOf, IN_USE_SH, objectionText, parseInUse, peerDiskReads, resolveSh, sideBySide, type StateCmds, verifyPartitionsSh,
+} from '../support/disks.js';
 
 const args = z
   .object({
@@ -110,7 +112,7 @@ export function diskReads(disk: string): Record<string, string> {
   const r = resolveSh(disk);
   const reads: Record<string, string> = {
     dev: `${r}\nprintf '%s\\n' "$D"`,
-    size: `${r}\nb=$(blockdev --getsize64 "$D" 2>/dev/null) || b=$(( $(cat /sys/class/block/"\${D##*/}"/size) * 512 ))\nss=$(blockdev --getss "$D" 2>/dev/null) || ss=512\necho "$b $ss"`,
+    size: `${r}\n${DISK_SIZE_SH}`,
     inuse: `${r}\n${IN_USE_SH}`,
     partitions: 'cat /proc/partitions',
   };

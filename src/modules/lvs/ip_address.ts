@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { cmd, q } from '../../util/shell.js';
-import { catFile, ifaceArg, ipArg, isPlainIface, MANAGED, parseCatFile, prefixToNetmask, sec, stateArg, type FileState } from '../support/lvs.js';
+import { catFile, type FileState, MANAGED, parseCatFile } from '../support/files.js';
+import { ifaceArg, ipArg, isPlainIface } from '../../util/validators.js';
+import { prefixToNetmask } from '../support/net.js';
+import { sec, stateArg } from '../support/sections.js';
 
 const args = z
   .object({
@@ -139,14 +142,14 @@ export const ipAddress = defineModule<IpAddressArgs, IpAddressState>({
         else if (!isPlainIface(dev)) notes.push(`${cidr} not persisted: the interface name ${JSON.stringify(dev)} cannot be written to ${p.path} safely`);
         else {
           const content = renderPersist(a, dev, facts.os.family);
-          if (!s.persistFile.exists || s.persistFile.text !== content)
-            changes.push({ summary: `keep ${cidr} on ${a.label ?? dev} at boot (${p.path})`, diff: unifiedDiff(s.persistFile.text, content, p.path), actions: [{ kind: 'write', path: p.path, content, mode: '0644' }] });
+          if (!s.persistFile.exists || s.persistFile.content !== content)
+            changes.push({ summary: `keep ${cidr} on ${a.label ?? dev} at boot (${p.path})`, diff: unifiedDiff(s.persistFile.content, content, p.path), actions: [{ kind: 'write', path: p.path, content, mode: '0644' }] });
         }
       }
       return { changes, notes };
     }
     for (const x of here) changes.push({ summary: `remove ${x.address}/${x.prefix} from ${x.label ?? dev}`, actions: [{ kind: 'sh', script: cmd(['ip', 'addr', 'del', `${x.address}/${x.prefix}`, 'dev', dev]), desc: `ip addr del ${x.address}/${x.prefix} dev ${dev}` }] });
-    if (p && s.persistFile.exists) changes.push({ summary: `remove ${p.path}`, diff: unifiedDiff(s.persistFile.text, '', p.path), actions: [{ kind: 'remove', path: p.path }] });
+    if (p && s.persistFile.exists) changes.push({ summary: `remove ${p.path}`, diff: unifiedDiff(s.persistFile.content, '', p.path), actions: [{ kind: 'remove', path: p.path }] });
     return { changes, notes };
   },
 });

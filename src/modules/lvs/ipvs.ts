@@ -6,7 +6,9 @@ import { planIpvsEdits } from '../../lvs/plan.js';
 import { IpvsParseError, parseIpvsadmSave, renderIpvsadmRules, serviceKey, serviceSelector, type IpvsService } from '../../parsers/ipvsadm.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { cmd, q } from '../../util/shell.js';
-import { absPathArg, catFile, joinLines, lines, parseCatFile, sec, STATE_DIR, stateArg, type FileState } from '../support/lvs.js';
+import { plainAbsolutePath } from '../../util/validators.js';
+import { catFile, type FileState, joinLines, lines, parseCatFile, STATE_DIR } from '../support/files.js';
+import { sec, stateArg } from '../support/sections.js';
 
 export const OWNED_RECORD = `${STATE_DIR}/ipvs-owned`;
 export const ENABLED_RECORD = `${STATE_DIR}/ipvs-enabled`;
@@ -83,7 +85,7 @@ const args = z
     /** or the wanted services themselves */
     services: z.array(serviceSchema).optional(),
     /** `auto`: /etc/sysconfig/ipvsadm (redhat) or /etc/ipvsadm.rules + /etc/default/ipvsadm (debian); `none`; or a path */
-    rules_file: z.union([z.literal('auto'), z.literal('none'), absPathArg]).default('auto'),
+    rules_file: z.union([z.literal('auto'), z.literal('none'), plainAbsolutePath]).default('auto'),
     state: stateArg,
   })
   .strict()
@@ -159,7 +161,7 @@ export const ipvs = defineModule<IpvsArgs, IpvsState>({
     const st: IpvsState = {
       status: 'ok',
       live: [],
-      owned: lines(ownedFile.text).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')),
+      owned: lines(ownedFile.content).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')),
       ownedFile,
       rules: parseCatFile(sec(res, 'rules')),
       defaults: parseCatFile(sec(res, 'defaults')),
@@ -189,7 +191,7 @@ export const ipvs = defineModule<IpvsArgs, IpvsState>({
     const ownedContent = (keys: string[]) => joinLines(['# IPVS services managed by clusterform, one key per line', ...keys]);
     const writeOwned = (keys: string[], why: string): Change => ({
       summary: `${why}: ${keys.join(' ') || '(none)'}`,
-      diff: unifiedDiff(s.ownedFile.text, ownedContent(keys), OWNED_RECORD),
+      diff: unifiedDiff(s.ownedFile.content, ownedContent(keys), OWNED_RECORD),
       actions: [{ kind: 'write', path: OWNED_RECORD, content: ownedContent(keys), mode: '0644', mkdir: true }],
     });
 
@@ -200,8 +202,8 @@ export const ipvs = defineModule<IpvsArgs, IpvsState>({
       }
       const foreign = s.live.filter((x) => !s.owned.includes(x.key)).map((x) => x.key);
       if (foreign.length) notes.push(`left alone (not clusterform's): ${foreign.join(', ')}`);
-      if (p.rules && s.rules.exists) changes.push({ summary: `remove ${p.rules}`, diff: unifiedDiff(s.rules.text, '', p.rules), actions: [{ kind: 'remove', path: p.rules, restoreBackup: true }] });
-      if (p.defaults && s.defaults.exists && s.defaults.text !== '' && /AUTO="?true/.test(s.defaults.text)) changes.push({ summary: `restore ${p.defaults} (or remove it)`, actions: [{ kind: 'remove', path: p.defaults, restoreBackup: true }] });
+      if (p.rules && s.rules.exists) changes.push({ summary: `remove ${p.rules}`, diff: unifiedDiff(s.rules.content, '', p.rules), actions: [{ kind: 'remove', path: p.rules, restoreBackup: true }] });
+      if (p.defaults && s.defaults.exists && s.defaults.content !== '' && /AUTO="?true/.test(s.defaults.content)) changes.push({ summary: `restore ${p.defaults} (or remove it)`, actions: [{ kind: 'remove', path: p.defaults, restoreBackup: true }] });
       if (s.enabledRecord) changes.push({ summary: 'disable ipvsadm.service at boot (clusterform enabled it)', actions: [{ kind: 'sh', script: 'systemctl disable ipvsadm.service', desc: 'systemctl disable ipvsadm.service' }, { kind: 'remove', path: ENABLED_RECORD }] });
       if (s.ownedFile.exists) changes.push({ summary: `remove ${OWNED_RECORD}`, actions: [{ kind: 'remove', path: OWNED_RECORD }] });
       return { changes, notes };
@@ -226,11 +228,11 @@ export const ipvs = defineModule<IpvsArgs, IpvsState>({
 
     if (p.rules) {
       const content = renderIpvsadmRules(wanted, inventory.templatesDir);
-      if (!s.rules.exists || s.rules.text !== content) changes.push({ summary: `write ${p.rules} (restored at boot)`, diff: unifiedDiff(s.rules.text, content, p.rules), actions: [{ kind: 'write', path: p.rules, content, mode: '0600', backup: true, mkdir: true }] });
+      if (!s.rules.exists || s.rules.content !== content) changes.push({ summary: `write ${p.rules} (restored at boot)`, diff: unifiedDiff(s.rules.content, content, p.rules), actions: [{ kind: 'write', path: p.rules, content, mode: '0600', backup: true, mkdir: true }] });
     }
     if (p.defaults) {
-      const next = editIpvsadmDefaults(s.defaults.text);
-      if (!s.defaults.exists || next !== s.defaults.text) changes.push({ summary: `set AUTO="true" in ${p.defaults} (load ${p.rules} at boot)`, diff: unifiedDiff(s.defaults.text, next, p.defaults), actions: [{ kind: 'write', path: p.defaults, content: next, mode: '0644', backup: true, mkdir: true }] });
+      const next = editIpvsadmDefaults(s.defaults.content);
+      if (!s.defaults.exists || next !== s.defaults.content) changes.push({ summary: `set AUTO="true" in ${p.defaults} (load ${p.rules} at boot)`, diff: unifiedDiff(s.defaults.content, next, p.defaults), actions: [{ kind: 'write', path: p.defaults, content: next, mode: '0644', backup: true, mkdir: true }] });
     }
     if (s.enabled === false) changes.push({ summary: 'enable ipvsadm.service at boot', actions: [{ kind: 'sh', script: `systemctl enable ipvsadm.service && { [ -e ${q(ENABLED_RECORD)} ] || { mkdir -p ${q(STATE_DIR)} && : > ${q(ENABLED_RECORD)}; }; }`, desc: 'systemctl enable ipvsadm.service' }] });
     else if (!p.rules && a.rules_file === 'auto') notes.push(`IPVS table not persisted: no rules file known for ${facts.os.family}`);

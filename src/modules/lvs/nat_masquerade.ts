@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
 import { lvsSchema, type RawInventory } from '../../inventory/schema.js';
 import { cmd } from '../../util/shell.js';
-import { cidrArg, ifaceArg, normCidr, sec } from '../support/lvs.js';
+import { cidrArg, ifaceArg } from '../../util/validators.js';
+import { normCidr } from '../support/net.js';
+import { sec } from '../support/sections.js';
 
 export const NFT_TABLE = 'clusterform';
 

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { cmd, q } from '../../util/shell.js';
-import { catFile, ifaceArg, ipv4Arg, isPlainIface, MANAGED, parseCatFile, recordOnceScript, sec, STATE_DIR, stateArg, type FileState } from '../support/lvs.js';
+import { catFile, type FileState, MANAGED, parseCatFile, recordOnceScript, STATE_DIR } from '../support/files.js';
+import { ifaceArg, ipv4Arg, isPlainIface } from '../../util/validators.js';
+import { sec, stateArg } from '../support/sections.js';
 
 export const ROUTE_RECORD = `${STATE_DIR}/route/default`;
 
@@ -95,7 +97,7 @@ export const route = defineModule<RouteArgs, RouteState>({
     return {
       routes: parseDefaultRoutes(sec(res, 'routes').out),
       ...(gm ? { gatewayDev: gm[1]! } : {}),
-      saved: saved.exists ? saved.text.trim() : null,
+      saved: saved.exists ? saved.content.trim() : null,
       persist: { dir, file: parseCatFile({ ...p, out: dir ? pl.slice(1).join('\n') : p.out }) },
     };
   },
@@ -123,10 +125,10 @@ export const route = defineModule<RouteArgs, RouteState>({
         if (!p) notes.push(`default route not persisted: no network config format known for ${facts.os.family}`);
         else if (!isPlainIface(dev)) notes.push(`default route not persisted: the interface name ${JSON.stringify(dev)} cannot be written to ${p.path} safely`);
         else if (!s.persist.dir) notes.push(`default route not persisted: ${p.dir} does not exist`);
-        else if (s.persist.file.exists && !s.persist.file.text.startsWith(MANAGED)) notes.push(`default route not persisted: ${p.path} exists and is not clusterform's`);
+        else if (s.persist.file.exists && !s.persist.file.content.startsWith(MANAGED)) notes.push(`default route not persisted: ${p.path} exists and is not clusterform's`);
         else {
           const content = renderRoutePersist(facts.os.family, gw, dev);
-          if (s.persist.file.text !== content) changes.push({ summary: `keep the default route via ${gw} at boot (${p.path})`, diff: unifiedDiff(s.persist.file.text, content, p.path), actions: [{ kind: 'write', path: p.path, content, mode: '0644' }] });
+          if (s.persist.file.content !== content) changes.push({ summary: `keep the default route via ${gw} at boot (${p.path})`, diff: unifiedDiff(s.persist.file.content, content, p.path), actions: [{ kind: 'write', path: p.path, content, mode: '0644' }] });
         }
       }
       return { changes, notes };
@@ -146,7 +148,7 @@ export const route = defineModule<RouteArgs, RouteState>({
       changes.push({ summary: actions.length > 1 ? `restore the default route ${s.saved} (now ${describe(cur)})` : `forget the recorded default route (${s.saved})`, actions });
     }
     const p = routePersist(facts.os.family, a.device ?? s.gatewayDev ?? cur?.dev ?? '');
-    if (p && s.persist.file.exists && s.persist.file.text.startsWith(MANAGED)) changes.push({ summary: `remove ${p.path}`, diff: unifiedDiff(s.persist.file.text, '', p.path), actions: [{ kind: 'remove', path: p.path }] });
+    if (p && s.persist.file.exists && s.persist.file.content.startsWith(MANAGED)) changes.push({ summary: `remove ${p.path}`, diff: unifiedDiff(s.persist.file.content, '', p.path), actions: [{ kind: 'remove', path: p.path }] });
     return { changes, notes };
   },
 });

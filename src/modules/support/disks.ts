@@ -83,6 +83,9 @@ export function resolveSh(disk: string): string {
   ].join('\n');
 }
 
+/** Shell (after resolveSh): `BYTES SECTOR_SIZE` of the disk $D. */
+export const DISK_SIZE_SH = 'b=$(blockdev --getsize64 "$D" 2>/dev/null) || b=$(( $(cat /sys/class/block/"${D##*/}"/size) * 512 ))\nss=$(blockdev --getss "$D" 2>/dev/null) || ss=512\necho "$b $ss"';
+
 /** Daemons that use a shared disk by themselves: while one runs, the disk is the cluster's, not clusterform's. */
 export const CLUSTER_DAEMONS = ['pacemakerd', 'sbd', 'clumembd', 'cluquorumd', 'clusvcmgrd', 'rgmanager', 'ccsd'];
 /** Short-lived read-only probes (clusterform's own and udev's): an O_RDONLY open by one of these is not a holder. */

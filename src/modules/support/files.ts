@@ -1,9 +1,50 @@
-// Small pieces modules share: reading a file's content and metadata, planning a whole-file write.
+// Files on a host, for every module: reading a file (one section, or content + metadata), line files clusterform
+// owns, records, and planning a whole-file write.
 import { q } from '../../util/shell.js';
 import { unifiedDiff } from '../../util/diff.js';
-import type { Change, ProbeResult } from '../../engine/types.js';
+import type { Change, ProbeResult, SectionResult } from '../../engine/types.js';
 
+/** Where clusterform keeps its records on a host. */
+export const STATE_DIR = '/var/lib/clusterform';
+/** The first line of a file clusterform writes and owns. */
+export const MANAGED = '# managed by clusterform';
+
+/** A file as read from a host; mode and owner only when read with readFileSections. */
 export interface FileState { exists: boolean; content: string; mode?: string; owner?: string }
+
+/** Snippet: prints `exists` + the file, or `missing`. One `cat`. */
+export function catFile(path: string): string {
+  return `if [ -f ${q(path)} ]; then echo exists; cat ${q(path)}; else echo missing; fi`;
+}
+
+export function parseCatFile(r: SectionResult): FileState {
+  const nl = r.out.indexOf('\n');
+  const head = (nl < 0 ? r.out : r.out.slice(0, nl)).trim();
+  if (head !== 'exists') return { exists: false, content: '' };
+  return { exists: true, content: nl < 0 ? '' : r.out.slice(nl + 1) };
+}
+
+/** Lines of a text without the trailing empty line. */
+export function lines(text: string): string[] {
+  const l = text.split('\n');
+  if (l.length && l[l.length - 1] === '') l.pop();
+  return l;
+}
+
+export function joinLines(l: string[]): string {
+  return l.length ? l.join('\n') + '\n' : '';
+}
+
+/** True when a file holds nothing but comments and blank lines. */
+export function onlyComments(text: string): boolean {
+  return lines(text).every((l) => l.trim() === '' || l.trim().startsWith('#'));
+}
+
+/** Action: write `value` to a record file unless one is there already (keeps the first value). */
+export function recordOnceScript(path: string, value: string): string {
+  const dir = path.replace(/\/[^/]*$/, '');
+  return `if [ ! -e ${q(path)} ]; then mkdir -p ${q(dir)} && printf '%s\\n' ${q(value)} > ${q(path)}; fi`;
+}
 
 /** Read snippets for one file, under section names prefixed with `p`. */
 export function readFileSections(path: string, p = 'file'): Record<string, string> {

@@ -7,21 +7,26 @@ import { InputError, issueAt, loadTextFile, loadYamlFile, zodIssues, type InputI
 import { checkTemplate } from '../playbook/render.js';
 import { parseSize } from '../util/size.js';
 
+/** A host's SSH settings from the inventory; undefined ones come from ~/.ssh/config or defaults (src/transport/targets.ts). */
 export interface SshSettings {
-  user: string;
-  port: number;
+  user?: string;
+  port?: number;
   privateKey?: string;
-  knownHosts: string;
+  knownHosts?: string;
   passphraseEnv?: string;
   become?: 'sudo';
   becomePasswordEnv?: string;
-  connectTimeoutMs: number;
+  connectTimeoutMs?: number;
   commandTimeoutMs: number;
-  strictHostKeyChecking: 'yes' | 'accept-new';
+  strictHostKeyChecking?: 'yes' | 'accept-new';
+  /** ssh_config file to read instead of ~/.ssh/config and /etc/ssh/ssh_config */
+  configFile?: string;
+  proxyJump?: string;
 }
 
 export interface HostEntry {
   name: string;
+  /** the inventory's address (an IP, a DNS name or an ssh config alias; the host's name when left out), once connected the IP it answered on */
   address: string;
   ssh: SshSettings;
   vars: Record<string, unknown>;
@@ -36,6 +41,8 @@ export interface Inventory {
   host(name: string): HostEntry;
   groups: Record<string, string[]>;
   templatesDir?: string;
+  /** -e KEY=VALUE / -e @file.yaml: extra variables for playbook templates (highest precedence) */
+  extraVars?: Record<string, unknown>;
 }
 
 export const DERIVED_GROUPS = ['all', 'ha_members', 'lvs_directors', 'real_servers'] as const;
@@ -80,7 +87,6 @@ function crossCheck(y: LoadedYaml, v: any): InputIssue[] {
   if (isObj(v?.ha)) checkHa(y, v.ha, hi, out);
   if (isObj(v?.ha) && isArr(v.ha.services)) checkServices(y, v.ha.services, typeof v?.lvs?.vip === 'string' ? v.lvs.vip : undefined, hi, out);
   if (isObj(v?.lvs)) checkLvs(y, v.lvs, hi, out);
-  if (isObj(v?.lab)) checkLab(y, v.lab, v.ha, hi, out);
   if (typeof v?.templates === 'string' && v.templates) checkTemplatesDir(y, v.templates, out);
   return out;
 }
@@ -93,14 +99,18 @@ function checkHosts(y: LoadedYaml, v: any, out: InputIssue[]): HostIndex {
     else if ((DERIVED_GROUPS as readonly string[]).includes(n)) out.push(issueAt(y, ['hosts'], `host name "${n}" is the name of a built-in group (${DERIVED_GROUPS.join(', ')})`, n));
   }
   if (v?.hosts && names.length === 0) out.push(issueAt(y, ['hosts'], 'no hosts defined'));
-  // addresses: unique
+  // (address, port): unique; two hosts may share an address on different ports
   const byAddr = new Map<string, string>();
+  const byEndpoint = new Map<string, string>();
   for (const n of names) {
     const a = hosts[n]?.address;
     if (typeof a !== 'string') continue;
-    const prev = byAddr.get(a);
-    if (prev) out.push(issueAt(y, ['hosts', n, 'address'], `address ${a} is already used by host "${prev}"`));
-    else byAddr.set(a, n);
+    const port = hosts[n]?.ssh?.port ?? hosts[n]?.port ?? v?.ssh?.port ?? 22;
+    const key = `${a.toLowerCase()} ${port}`;
+    const prev = byEndpoint.get(key);
+    if (prev) out.push(issueAt(y, ['hosts', n, 'address'], `address ${a} port ${port} is already used by host "${prev}"`));
+    else byEndpoint.set(key, n);
+    if (!byAddr.has(a)) byAddr.set(a, n);
   }
   return { isHost: (n) => typeof n === 'string' && Object.hasOwn(hosts, n), byAddr };
 }
@@ -228,23 +238,6 @@ function checkVirtualServices(y: LoadedYaml, services: unknown[], out: InputIssu
   });
 }
 
-function checkLab(y: LoadedYaml, lab: Record<string, any>, ha: any, hi: HostIndex, out: InputIssue[]): void {
-  const ref = refHost(y, hi, out);
-  if (isObj(lab.hosts)) for (const h of Object.keys(lab.hosts)) if (!hi.isHost(h)) out.push(issueAt(y, ['lab', 'hosts'], `"${h}" is not a host in hosts:`, h));
-  if (!isObj(lab.disks)) return;
-  for (const [d, spec] of Object.entries<any>(lab.disks)) {
-    if (isArr(spec?.hosts)) spec.hosts.forEach((h: unknown, i: number) => ref(['lab', 'disks', d, 'hosts', i], h));
-    // does the HA layout fit on this disk?
-    if (ha && typeof spec?.size === 'string' && isArr(spec?.hosts) && isArr(ha.members) && ha.members.every((m: string) => spec.hosts.includes(m))) {
-      try {
-        const disk = parseSize(spec.size);
-        const need = 2 * parseSize(ha.quorum?.size ?? '10M') + (isArr(ha.services) ? ha.services.reduce((a: number, s: any) => a + (s?.size ? parseSize(s.size) : 1 << 20), 0) : 0) + (4 << 20);
-        if (need > disk) out.push(issueAt(y, ['lab', 'disks', d, 'size'], `the HA layout needs at least ${Math.ceil(need / (1 << 20))}M (two quorum partitions and the services), but this disk is ${spec.size}`));
-      } catch { /* reported elsewhere */ }
-    }
-  }
-}
-
 const TEMPLATE_WALK = { depth: 3, entries: 5000 };
 
 /** The *.hbs files in `dir` and below (a bounded walk: a templates: directory is small). */
@@ -290,19 +283,21 @@ function build(file: string, raw: RawInventory): Inventory {
     if (h.private_key) s.private_key = h.private_key;
     return {
       name,
-      address: h.address,
+      address: h.address ?? name,
       vars: { ...(raw.vars ?? {}), ...(h.vars ?? {}) },
       ssh: {
-        user: s.user ?? 'root',
-        port: s.port ?? 22,
+        user: s.user,
+        port: s.port,
         privateKey: s.private_key ? expandPath(s.private_key, dir) : undefined,
-        knownHosts: expandPath(s.known_hosts ?? '~/.ssh/known_hosts', dir),
+        knownHosts: s.known_hosts ? expandPath(s.known_hosts, dir) : undefined,
         passphraseEnv: s.passphrase_env,
         become: s.become,
         becomePasswordEnv: s.become_password_env,
-        connectTimeoutMs: (s.connect_timeout ?? 10) * 1000,
+        connectTimeoutMs: s.connect_timeout !== undefined ? s.connect_timeout * 1000 : undefined,
         commandTimeoutMs: (s.command_timeout ?? 300) * 1000,
-        strictHostKeyChecking: s.strict_host_key_checking ?? 'yes',
+        strictHostKeyChecking: s.strict_host_key_checking,
+        configFile: s.config_file === 'none' ? 'none' : s.config_file ? expandPath(s.config_file, dir) : undefined,
+        proxyJump: s.proxy_jump,
       },
     };
   });

@@ -5,6 +5,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { matchPatternList } from './pattern.js';
 
 export type KnownHostMarker = '@revoked' | '@cert-authority';
 
@@ -16,11 +17,13 @@ export interface KnownHostEntry {
   key: Buffer;
   marker?: KnownHostMarker;
   line: number;
+  /** the file the line is in (when read from a file) */
+  file?: string;
 }
 
 const MARKERS = new Set(['@revoked', '@cert-authority']);
 
-function parseLine(raw: string, line: number): KnownHostEntry | undefined {
+function parseLine(raw: string, line: number, file?: string): KnownHostEntry | undefined {
   const f = raw.trim().split(/\s+/);
   if (f[0] === '' || f[0]!.startsWith('#')) return undefined;
   let marker: KnownHostMarker | undefined;
@@ -32,7 +35,7 @@ function parseLine(raw: string, line: number): KnownHostEntry | undefined {
   const [names, , b64] = f as [string, string, string];
   const key = Buffer.from(b64, 'base64');
   if (key.length < 8) return undefined;
-  const e: KnownHostEntry = { patterns: [], keyType: keyTypeOf(key), key, marker, line };
+  const e: KnownHostEntry = { patterns: [], keyType: keyTypeOf(key), key, marker, line, ...(file ? { file } : {}) };
   if (names.startsWith('|1|')) {
     const [, , salt, hash] = names.split('|');
     e.hashed = { salt: Buffer.from(salt ?? '', 'base64'), hash: Buffer.from(hash ?? '', 'base64') };
@@ -40,10 +43,10 @@ function parseLine(raw: string, line: number): KnownHostEntry | undefined {
   return e;
 }
 
-export function parseKnownHosts(text: string): KnownHostEntry[] {
+export function parseKnownHosts(text: string, file?: string): KnownHostEntry[] {
   const out: KnownHostEntry[] = [];
   text.split('\n').forEach((raw, i) => {
-    const e = parseLine(raw, i + 1);
+    const e = parseLine(raw, i + 1, file);
     if (e) out.push(e);
   });
   return out;
@@ -55,31 +58,28 @@ export function hostKeyName(host: string, port: number): string {
   return port === 22 ? h : `[${h}]:${port}`;
 }
 
-/** OpenSSH pattern: `*` any run of characters, `?` one character, everything else literal (also `[`, `]`). */
-function globMatch(pattern: string, name: string): boolean {
-  const re = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp('^' + re + '$').test(name);
-}
-
-/** A line matches when a positive pattern matches and no negated (`!`) pattern does. */
+/** A line matches when a positive pattern matches and no negated (`!`) pattern does; a hashed line by its HMAC. */
 function entryMatches(e: KnownHostEntry, name: string): boolean {
   if (e.hashed) return createHmac('sha1', e.hashed.salt).update(name).digest().equals(e.hashed.hash);
-  let ok = false;
-  for (const p of e.patterns) {
-    if (p.startsWith('!')) { if (globMatch(p.slice(1), name)) return false; }
-    else if (globMatch(p, name)) ok = true;
-  }
-  return ok;
+  return matchPatternList(e.patterns, name);
 }
 
 /** The lines of a known_hosts text that apply to host:port. */
-export function entriesFor(text: string, host: string, port: number): KnownHostEntry[] {
+export function entriesFor(text: string, host: string, port: number, file?: string): KnownHostEntry[] {
   const name = hostKeyName(host, port);
-  return parseKnownHosts(text).filter((e) => entryMatches(e, name));
+  return parseKnownHosts(text, file).filter((e) => entryMatches(e, name));
 }
 
 function readKnownHosts(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+/**
+ * The lines for host:port in several files, as OpenSSH reads UserKnownHostsFile and GlobalKnownHostsFile: every
+ * file counts (a missing one is empty), so a key in the global /etc/ssh/ssh_known_hosts is known too.
+ */
+export function entriesIn(files: string | string[], host: string, port: number): KnownHostEntry[] {
+  return (Array.isArray(files) ? files : [files]).flatMap((f) => entriesFor(readKnownHosts(f), host, port, f));
 }
 
 export function fingerprint(keyBlob: Buffer): string {
@@ -94,7 +94,7 @@ export function keyTypeOf(blob: Buffer): string {
 
 export type HostKeyVerdict =
   | { status: 'match' }
-  | { status: 'unknown'; fingerprint: string; keyType: string }
+  | { status: 'unknown'; fingerprint: string; keyType: string; certAuthority?: { file: string; line: number } }
   | { status: 'changed'; fingerprint: string; keyType: string; known: { keyType: string; fingerprint: string; line: number }[]; file: string }
   | { status: 'revoked'; fingerprint: string };
 
@@ -105,15 +105,22 @@ export function judgeHostKey(entries: KnownHostEntry[], blob: Buffer, file: stri
   if (entries.some((e) => e.marker === '@revoked' && e.key.equals(blob))) return { status: 'revoked', fingerprint: fp };
   const hostKeys = entries.filter((e) => e.marker === undefined); // @cert-authority keys sign host keys, they are not one
   if (hostKeys.some((e) => e.key.equals(blob))) return { status: 'match' };
-  if (hostKeys.length === 0) return { status: 'unknown', fingerprint: fp, keyType: type };
+  if (hostKeys.length === 0) {
+    // a host certificate signed by a listed CA would be accepted by OpenSSH; clusterform does not take certificates
+    const ca = entries.find((e) => e.marker === '@cert-authority');
+    return { status: 'unknown', fingerprint: fp, keyType: type, ...(ca ? { certAuthority: { file: ca.file ?? file, line: ca.line } } : {}) };
+  }
   // a different key of the same type, or (when the server has none of the known types) only other types: refuse
   const sameType = hostKeys.filter((e) => e.keyType === type);
-  const known = (sameType.length ? sameType : hostKeys).map((e) => ({ keyType: e.keyType, fingerprint: fingerprint(e.key), line: e.line }));
-  return { status: 'changed', fingerprint: fp, keyType: type, known, file };
+  const shown = sameType.length ? sameType : hostKeys;
+  const known = shown.map((e) => ({ keyType: e.keyType, fingerprint: fingerprint(e.key), line: e.line }));
+  return { status: 'changed', fingerprint: fp, keyType: type, known, file: shown[0]!.file ?? file };
 }
 
-export function verifyHostKey(file: string, host: string, port: number, blob: Buffer): HostKeyVerdict {
-  return judgeHostKey(entriesFor(readKnownHosts(file), host, port), blob, file);
+/** The verdict on a host's key from known_hosts files (the first one is named when a key is unknown). */
+export function verifyHostKey(files: string | string[], host: string, port: number, blob: Buffer): HostKeyVerdict {
+  const list = Array.isArray(files) ? files : [files];
+  return judgeHostKey(entriesIn(list, host, port), blob, list[0] ?? '');
 }
 
 /** Host key algorithms per known_hosts key type, and the order offered when nothing is known (ssh2's default). */
@@ -139,8 +146,8 @@ export function hostKeyAlgorithms(entries: KnownHostEntry[]): string[] | undefin
   return [...first, ...DEFAULT_ORDER.filter((a) => !known.has(a) && a !== 'ssh-dss')];
 }
 
-export function hostKeyAlgorithmsFor(file: string, host: string, port: number): string[] | undefined {
-  return hostKeyAlgorithms(entriesFor(readKnownHosts(file), host, port));
+export function hostKeyAlgorithmsFor(files: string | string[], host: string, port: number): string[] | undefined {
+  return hostKeyAlgorithms(entriesIn(files, host, port));
 }
 
 export function recordHostKey(file: string, host: string, port: number, blob: Buffer): void {

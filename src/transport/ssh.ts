@@ -1,135 +1,84 @@
-// One ssh2 connection per host: exec with timeouts, a held command for the run lock, host-key verification.
+// One ssh2 connection per host (through its jump hosts when it has some): exec with timeouts, a held command for the
+// run lock, host-key verification of every hop.
 import ssh2 from 'ssh2';
-import type { ClientChannel, ConnectConfig } from 'ssh2';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import type { ClientChannel } from 'ssh2';
+import { isIP } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { hostKeyAlgorithmsFor, hostKeyName, recordHostKey, verifyHostKey } from './knownhosts.js';
+import { endpointString } from './sshconfig.js';
+import { forwardTo, handshake, type JumpPool, type Lease, type SshHop } from './hop.js';
 import { promptResponder } from './prompt.js';
-import { TransportError, type ExecOptions, type PromptAnswer, type ExecResult, type HeldCommand, type Transport, type TransportStats } from './types.js';
+import { TransportError, type ExecOptions, type PromptAnswer, type ExecResult, type HeldCommand, type Transport, type TransportEndpoint, type TransportStats } from './types.js';
 
 const { Client } = ssh2;
 
-export interface SshTarget {
-  name: string;
-  host: string;
-  port: number;
-  user: string;
-  privateKey?: string; // path
-  passphrase?: string; // secret: never printed
-  knownHosts: string; // path
-  acceptNewHostKeys: boolean;
-  connectTimeoutMs: number;
-  commandTimeoutMs: number;
-  keepaliveMs: number;
-}
+export type { SshHop } from './hop.js';
 
-const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+export interface SshTarget extends SshHop {
+  name: string;
+  commandTimeoutMs: number;
+}
 
 export class SshTransport implements Transport {
   readonly stats: TransportStats = { connections: 0, commands: 0, bytesOut: 0, bytesIn: 0, busyMs: 0 };
   private client = new Client();
   private connected = false;
   private lost: Error | null = null;
+  private lease: Lease | null = null;
   onLost?: (err: Error) => void;
   hostKeyNote: string | null = null;
+  endpoint?: TransportEndpoint;
+  /** awaited once connected, with what was used to reach the host */
+  onConnected?: (e: TransportEndpoint) => void | Promise<void>;
 
-  constructor(readonly target: SshTarget) {}
+  /** `pool` holds the jump host connections shared by every host behind them (required when the target has a jump). */
+  constructor(readonly target: SshTarget, private readonly pool?: JumpPool) {}
 
   get name() { return this.target.name; }
 
-  private authMethods(): any[] {
+  async connect(): Promise<void> {
     const t = this.target;
-    const methods: any[] = [];
-    const keyFile = (p: string) => {
-      try { return readFileSync(p); } catch (e) { throw new TransportError(`cannot read private key ${p}: ${(e as Error).message}`, 'auth'); }
-    };
-    if (t.privateKey) {
-      methods.push({ type: 'publickey', username: t.user, key: keyFile(t.privateKey), passphrase: t.passphrase });
-      return methods;
+    let sock;
+    if (t.jump) {
+      if (!this.pool) throw new TransportError(`${t.name}: a jump host needs a connection pool`, 'other');
+      this.lease = await this.pool.acquire(t.jump);
+      try { sock = await forwardTo(this.lease.client, t.jump, t.hostName, t.port); } catch (e) { this.releaseJump(); throw e; }
     }
-    if (process.env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username: t.user, agent: process.env.SSH_AUTH_SOCK });
-    for (const k of DEFAULT_KEYS) {
-      const p = join(homedir(), '.ssh', k);
-      if (existsSync(p)) methods.push({ type: 'publickey', username: t.user, key: keyFile(p), passphrase: t.passphrase });
+    try {
+      await handshake(this.client, t, sock, (note) => { this.hostKeyNote = note; }, (err) => this.markLost(err));
+    } catch (e) {
+      this.releaseJump();
+      throw e;
     }
-    if (methods.length === 0) throw new TransportError('no SSH credentials: set ssh.private_key, run an ssh-agent, or create ~/.ssh/id_ed25519', 'auth');
-    return methods;
+    this.connected = true;
+    this.stats.connections++;
+    const jumpNotes = this.pool?.notes.splice(0) ?? []; // a jump host's recorded key is told with the first host behind it
+    if (jumpNotes.length) this.hostKeyNote = [...jumpNotes, ...(this.hostKeyNote ? [this.hostKeyNote] : [])].join('; ');
+    this.endpoint = await this.describe();
+    await this.onConnected?.(this.endpoint);
   }
 
-  connect(): Promise<void> {
+  /** What was used to reach the host, and the address it answered on (from sshd's SSH_CONNECTION when given a name). */
+  private async describe(): Promise<TransportEndpoint> {
     const t = this.target;
-    let hostKeyError: TransportError | null = null;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const fail = (err: Error) => { if (!settled) { settled = true; reject(err); } };
-      let methods: any[];
-      try { methods = this.authMethods(); } catch (e) { return reject(e); }
-      // offer the key types known_hosts has for this host first, as OpenSSH does, so that a known key is shown
-      const serverHostKey = hostKeyAlgorithmsFor(t.knownHosts, t.host, t.port);
-      const cfg: ConnectConfig = {
-        ...(serverHostKey ? { algorithms: { serverHostKey: serverHostKey as any } } : {}),
-        host: t.host,
-        port: t.port,
-        username: t.user,
-        readyTimeout: t.connectTimeoutMs,
-        keepaliveInterval: t.keepaliveMs,
-        keepaliveCountMax: 3,
-        authHandler: methods,
-        hostVerifier: (key: Buffer) => {
-          const v = verifyHostKey(t.knownHosts, t.host, t.port, key);
-          if (v.status === 'match') return true;
-          if (v.status === 'unknown') {
-            if (t.acceptNewHostKeys) {
-              recordHostKey(t.knownHosts, t.host, t.port, key);
-              this.hostKeyNote = `accepted new host key ${v.keyType} ${v.fingerprint}, recorded in ${t.knownHosts}`;
-              return true;
-            }
-            hostKeyError = new TransportError(
-              `unknown host key for ${t.host}:${t.port} (${v.keyType} ${v.fingerprint}); not in ${t.knownHosts}. ` +
-                `Check the fingerprint on the host, then re-run with --accept-new-host-keys to record it.`, 'hostkey');
-            return false;
-          }
-          if (v.status === 'revoked') {
-            hostKeyError = new TransportError(`host key for ${t.host}:${t.port} (${v.fingerprint}) is marked @revoked in ${t.knownHosts}`, 'hostkey');
-            return false;
-          }
-          hostKeyError = new TransportError(
-            `HOST KEY CHANGED for ${t.host}:${t.port}: the host offered ${v.keyType} ${v.fingerprint}, but ${v.file} knows ` +
-              v.known.map((k) => `${k.keyType} ${k.fingerprint} (line ${k.line})`).join(', ') +
-              `. This can be a man-in-the-middle attack. If the host was really reinstalled, remove the old key (ssh-keygen -R ${hostKeyName(t.host, t.port)} -f ${v.file}) and re-run.`,
-            'hostkey');
-          return false;
-        },
-      };
-      this.client.on('ready', () => {
-        this.connected = true;
-        this.stats.connections++;
-        settled = true;
-        resolve();
-      });
-      this.client.on('error', (err: Error & { level?: string }) => {
-        if (hostKeyError) return fail(hostKeyError);
-        if (!settled) {
-          const kind = err.level === 'client-authentication' ? 'auth' : /timed out/i.test(err.message) ? 'timeout' : 'unreachable';
-          const msg = kind === 'auth' ? `authentication failed for ${t.user}@${t.host}:${t.port} (all configured keys were refused)` : `cannot connect to ${t.host}:${t.port}: ${err.message}`;
-          return fail(new TransportError(msg, kind));
-        }
-        this.markLost(err);
-      });
-      this.client.on('close', () => {
-        if (hostKeyError) return fail(hostKeyError);
-        if (!settled) return fail(new TransportError(`connection to ${t.host}:${t.port} closed during handshake`, 'unreachable'));
-        this.markLost(new Error('connection closed'));
-      });
-      this.client.connect(cfg);
-    });
+    const jump: string[] = [];
+    for (let j = t.jump; j; j = j.jump) jump.unshift(endpointString(j));
+    let ip = isIP(t.hostName) ? t.hostName : undefined;
+    if (!ip) {
+      const r = await this.exec('printf \'%s\\n\' "$SSH_CONNECTION"', { timeoutMs: t.connectTimeoutMs });
+      const f = r.stdout.trim().split(/\s+/);
+      if (r.code === 0 && f.length === 4 && isIP(f[2]!)) ip = f[2]!;
+    }
+    return { address: t.hostName, port: t.port, user: t.user, jump, ...(ip ? { ip } : {}) };
+  }
+
+  private releaseJump() {
+    this.lease?.release();
+    this.lease = null;
   }
 
   private markLost(err: Error) {
     if (!this.connected || this.lost) return;
-    this.lost = new TransportError(`connection to ${this.target.host} lost: ${err.message}`, 'lost');
+    this.lost = new TransportError(`connection to ${this.target.hostName}:${this.target.port} lost: ${err.message}`, 'lost');
     this.onLost?.(this.lost);
   }
 
@@ -139,7 +88,7 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       this.stats.commands++;
       this.client.exec(command, (err, stream) => {
-        if (err) return reject(this.lost ?? new TransportError(`cannot start command on ${this.target.host}: ${err.message}`, 'lost'));
+        if (err) return reject(this.lost ?? new TransportError(`cannot start command on ${this.target.hostName}: ${err.message}`, 'lost'));
         resolve(stream);
       });
     });
@@ -239,5 +188,6 @@ export class SshTransport implements Transport {
   async close(): Promise<void> {
     this.connected = false;
     this.client.end();
+    this.releaseJump();
   }
 }

@@ -45,6 +45,16 @@ export interface HeldCommand {
   end(): Promise<void>;
 }
 
+/** How a host was reached: the address, port and user used, the jump hosts (user@host:port, first hop first). */
+export interface TransportEndpoint {
+  address: string;
+  port: number;
+  user: string;
+  jump: string[];
+  /** the IP address the host answered on, when `address` is a name */
+  ip?: string;
+}
+
 export interface Transport {
   readonly name: string;
   readonly stats: TransportStats;
@@ -55,6 +65,8 @@ export interface Transport {
   close(): Promise<void>;
   /** set by connect() when it recorded a host key it did not know (--accept-new-host-keys) */
   hostKeyNote?: string | null;
+  /** set by connect(): what was used to reach the host */
+  endpoint?: TransportEndpoint;
   /** called when the connection is lost after connect() */
   onLost?: (err: Error) => void;
 }

@@ -42,6 +42,7 @@ export async function liveRun(go: (onEvent: (e: EngineEvent) => void) => Promise
       return;
     }
     if (e.type === 'play') { for (const h of e.hosts) setTitle(h, `▸ ${e.play}`); return; }
+    if (e.type === 'start') { setTitle(e.host, `${e.task} …`); return; }
     setTitle(e.host, `${e.task} … ${e.status === 'changed' && o.mode === 'plan' ? 'would change' : e.status}`);
     if (e.status === 'failed') failed.add(e.host);
     if (e.status === 'changed' || e.status === 'failed' || e.warnings.length || (o.verbose && e.status === 'ok')) details.push(...formatTask(e, o));

@@ -1,10 +1,23 @@
-// What playbook templates can refer to: the inventory, derived values, this host and its facts.
+// What playbook templates can refer to: the inventory, derived values, this host and its facts, and the run's extra
+// variables (-e), which are top-level names and also override the host's `vars` (highest precedence, as in Ansible).
 import type { Facts } from '../facts/facts.js';
 import type { HostEntry, Inventory } from '../inventory/load.js';
 
+/** The top-level names the context always has: an extra variable may not replace one of them. */
+export const CONTEXT_NAMES = ['cluster', 'inventory', 'groups', 'hosts', 'hosts_entries', 'host', 'facts', 'vars', 'boot', 'ha', 'lvs', 'templates_dir', 'item', 'index'] as const;
+
+/** Why an extra variable's name cannot be used, or undefined when it can. */
+export function extraVarProblem(name: string): string | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || name.startsWith('__')) return `"${name}" is not a variable name (letters, digits and _, not starting with a digit or __)`;
+  if ((CONTEXT_NAMES as readonly string[]).includes(name)) return `"${name}" is a built-in name of the template context (${CONTEXT_NAMES.join(', ')}); choose another name`;
+  return undefined;
+}
+
 export function renderContext(inv: Inventory, host: HostEntry, facts: Facts): Record<string, unknown> {
   const raw = inv.raw;
+  const extra = inv.extraVars ?? {};
   return {
+    ...extra,
     cluster: inv.cluster,
     inventory: raw,
     groups: inv.groups,
@@ -12,7 +25,7 @@ export function renderContext(inv: Inventory, host: HostEntry, facts: Facts): Re
     hosts_entries: inv.hosts.map((h) => ({ address: h.address, names: [h.name] })),
     host: { name: host.name, address: host.address, vars: host.vars, is_ha_member: inv.groups.ha_members!.includes(host.name) },
     facts,
-    vars: host.vars,
+    vars: { ...host.vars, ...extra },
     boot: raw.boot ?? null,
     ha: raw.ha ?? null,
     lvs: raw.lvs ?? null,

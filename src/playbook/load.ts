@@ -79,6 +79,7 @@ function loadOne(file: string, text: string | undefined, st: ImportState): PlayS
           notify: t.notify === undefined ? [] : Array.isArray(t.notify) ? (t.notify as string[]) : [t.notify as string],
           timeout: t.timeout as number | undefined,
           loop: t.loop as string | unknown[] | undefined,
+          tags: t.tags as string[] | undefined,
           where: { file, ...pos, path: [...path, mods[0]!] },
         }];
       });

@@ -38,6 +38,8 @@ export interface TaskSpec {
   notify: string[];
   timeout?: number;
   loop?: string | unknown[];
+  /** its `tags:` (for --tags / --skip-tags) */
+  tags?: string[];
   /** where it stands, for error messages */
   where: { file: string; line: number; col: number; path: (string | number)[] };
 }

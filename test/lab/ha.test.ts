@@ -22,7 +22,7 @@ function ok(h: string, command: string): string {
   return r.stdout;
 }
 const mtimes = (h: string) => ok(h, `stat -c '%n %Y' ${FILES.join(' ')}`);
-const changedTasks = (json: any) => JSON.stringify((json?.events ?? []).filter((e: any) => e.status === 'changed').map((e: any) => [e.host, e.task, e.changes.map((c: any) => c.summary)]));
+const changedTasks = (json: any) => JSON.stringify((json?.events ?? []).filter((e: any) => e.status === 'changed' || e.status === 'would_change').map((e: any) => [e.host, e.task, e.changes.map((c: any) => c.summary)]));
 const failures = (json: any) => JSON.stringify((json?.events ?? []).filter((e: any) => e.status === 'failed' || e.type === 'host'));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -102,15 +102,15 @@ describe.skipIf(!enabled)('HA pair on the lab, end to end through the CLI', () =
     expect(plan.stdout + plan.stderr).toMatch(/^\s*-10\.213\.0\.99 rs1$/m);
     expect(plan.stdout + plan.stderr).toMatch(/^\s*\+10\.213\.0\.21 rs1$/m);
     const pj = cliJson(['plan', INV]);
-    expect(pj.json.changed, changedTasks(pj.json)).toBe(1);
-    expect(pj.json.events.filter((e: any) => e.status === 'changed').map((e: any) => `${e.host} ${e.module}`)).toEqual(['node2 hosts_file']);
+    expect(pj.json.would_change, changedTasks(pj.json)).toBe(1);
+    expect(pj.json.events.filter((e: any) => e.status === 'would_change').map((e: any) => `${e.host} ${e.module}`)).toEqual(['node2 hosts_file']);
     expect(ok('node2', 'cat /etc/hosts')).toContain('10.213.0.99 rs1'); // plan touched nothing
 
     const up = cliJson(['up', INV]);
     expect(up.code, failures(up.json)).toBe(0);
     expect(up.json.changed, changedTasks(up.json)).toBe(1);
     expect(ok('node2', 'cat /etc/hosts')).toBe(good);
-    expect(cliJson(['plan', INV]).json.changed).toBe(0);
+    expect(cliJson(['plan', INV]).json.would_change).toBe(0);
   }, 300_000);
 
   it('data on a service file system survives down and a new up; down twice is a no-op', () => {

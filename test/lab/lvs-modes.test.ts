@@ -60,7 +60,7 @@ function farm(label: string, file: string, vip: string, rsCmds: { rs1: string; r
       writeFileSync(changed, text);
       const plan = cliJson(['plan', changed]);
       expect(plan.code).toBe(0);
-      const wouldChange = plan.json.events.filter((e: any) => e.type === 'task' && e.status === 'changed');
+      const wouldChange = plan.json.events.filter((e: any) => e.type === 'task' && e.status === 'would_change');
       expect(wouldChange.map((e: any) => `${e.host}:${e.module}`)).toEqual(['director:ipvs']);
       const ipvs = wouldChange[0];
       // the live table: one edit; the rules file for boot: one rewrite

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliJson } from '../helpers.js';
+import { cli, cliJson, ROOT } from '../helpers.js';
 import { loadInventory, resolveTargets } from '../../src/inventory/load.js';
 import { loadPlaybook } from '../../src/playbook/load.js';
 import { defaultRegistry } from '../../src/api.js';
@@ -30,7 +30,7 @@ const contacted = async (before: number) => { await new Promise((r) => setTimeou
 
 /** Hosts named after Object.prototype properties, and a group named valueOf holding two of them (the listener is constructor's). */
 const protoInventory = () => `cluster: t
-ssh: { user: root, port: ${port}, private_key: /dev/null, known_hosts: ${dir}/kh, connect_timeout: 5 }
+ssh: { user: root, port: ${port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh, connect_timeout: 5 }
 hosts:
   constructor: { address: 127.0.0.1 }
   toString: { address: 127.0.0.21 }
@@ -39,7 +39,7 @@ groups:
   valueOf: [constructor, toString]
 `;
 const plainInventory = () => `cluster: t
-ssh: { user: root, port: ${port}, private_key: /dev/null, known_hosts: ${dir}/kh, connect_timeout: 5 }
+ssh: { user: root, port: ${port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh, connect_timeout: 5 }
 hosts:
   n1: { address: 127.0.0.1 }
 groups:

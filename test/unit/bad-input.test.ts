@@ -1,6 +1,6 @@
 // A corpus of broken inventories and playbooks: each exits 2 with file:line:column and field, and contacts no host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:net';
+import { ContactCounter } from '../support/listener.js';
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,22 +8,17 @@ import { cli, cliJson, ROOT } from '../helpers.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { InputError } from '../../src/util/input.js';
 
-let server: Server;
-let port = 0;
-let connections = 0;
+const listener = new ContactCounter();
 const dir = mkdtempSync(join(tmpdir(), 'cf-bad-'));
 
 beforeAll(async () => {
-  server = createServer((s) => { connections++; s.destroy(); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  port = (server.address() as { port: number }).port;
+  await listener.start();
 });
-afterAll(() => { server.close(); rmSync(dir, { recursive: true, force: true }); });
-/** Connections to the listener since `before`: cli() blocks this process, so a contact is only accepted after it returns. */
-const contacted = async (before: number) => { await new Promise((r) => setTimeout(r, 100)); return connections - before; };
+afterAll(() => { listener.close(); rmSync(dir, { recursive: true, force: true }); });
+const contacted = (before: number) => listener.contacted(before);
 
 const base = () => `cluster: t
-ssh: { user: root, port: ${port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh }
+ssh: { user: root, port: ${listener.port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh }
 hosts:
   n1: { address: 127.0.0.1 }
   n2: { address: 127.0.0.12 }
@@ -133,7 +128,7 @@ describe('bad lab: sections exit 2 from `clusterform lab status` with file:line:
   it.each(labInventories)('$name', async (c) => {
     const file = join(dir, `${c.name}.yaml`);
     writeFileSync(file, c.yaml());
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['lab', 'status', file]);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${c.line}:\\d+ ${c.field}: `));
@@ -147,7 +142,7 @@ describe('bad inventories exit 2 with file:line:column and contact no host', () 
     writeFiles(c.files);
     const file = join(dir, `${c.name}.yaml`);
     writeFileSync(file, c.yaml());
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['plan', file]);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${c.line}:\\d+ `));
@@ -212,7 +207,7 @@ describe('bad playbooks exit 2 with file:line:column and contact no host', () =>
     writeFiles(c.files);
     const file = join(dir, `${c.name}.yaml`);
     writeFileSync(file, c.yaml());
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['run', file, '-i', inv]);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`:${c.line}:\\d+ `));
@@ -236,7 +231,7 @@ describe('a template in the inventory\'s templates: directory is checked before 
     writeFileSync(join(tdir, 'ipvsadm.rules.hbs'), `# line 1\n${tpl}\n`);
     const file = join(dir, 'with-templates.yaml');
     writeFileSync(file, base() + `templates: ${tdir}\n`);
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['plan', file]);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     expect(r.stderr).toContain(`${join(tdir, 'ipvsadm.rules.hbs')}:2:`);
@@ -266,7 +261,7 @@ describe('run PLAYBOOK --check plans PLAYBOOK, not site.yaml', () => {
     writeFileSync(inv, base());
     const file = join(dir, 'check-bad.yaml');
     writeFileSync(file, '- name: mine\n  hosts: all\n  tasks:\n    - name: t\n      file: { path: /tmp/x, content: "{{nope.nothing}}" }\n');
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['run', file, '-i', inv, '--check']);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     expect(r.stderr).toContain(`${file}:4:`);
@@ -276,7 +271,7 @@ describe('run PLAYBOOK --check plans PLAYBOOK, not site.yaml', () => {
   it('the plays of PLAYBOOK are planned (mode plan), site.yaml\'s are not', async () => {
     const inv = join(dir, 'good.yaml');
     writeFileSync(inv, base());
-    const before = connections;
+    const before = listener.connections;
     const file = join(dir, 'check-good.yaml');
     writeFileSync(file, '- name: my own play\n  hosts: n1\n  tasks:\n    - name: t\n      command: { argv: [touch, /tmp/cf-check-flag], creates: /tmp/cf-check-flag }\n');
     const r = cliJson(['run', file, '-i', inv, '--check']);

@@ -1,7 +1,7 @@
 // Names that are also JavaScript object properties (constructor, __proto__, toString, hasOwnProperty, valueOf) are
 // ordinary names: a host called `constructor` is a host, a module called `toString` is an unknown module.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:net';
+import { ContactCounter } from '../support/listener.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,23 +14,18 @@ import { InputError } from '../../src/util/input.js';
 const PROTO = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
 const NO_JS_ERROR = /TypeError|is not a function|Cannot read prop|\n\s+at /;
 
-let server: Server;
-let port = 0;
-let connections = 0;
+const listener = new ContactCounter();
 const dir = mkdtempSync(join(tmpdir(), 'cf-proto-'));
 
 beforeAll(async () => {
-  server = createServer((s) => { connections++; s.destroy(); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  port = (server.address() as { port: number }).port;
+  await listener.start();
 });
-afterAll(() => { server.close(); rmSync(dir, { recursive: true, force: true }); });
-/** Connections to the listener since `before`; the CLI runs synchronously, so its connections are accepted after it. */
-const contacted = async (before: number) => { await new Promise((r) => setTimeout(r, 100)); return connections - before; };
+afterAll(() => { listener.close(); rmSync(dir, { recursive: true, force: true }); });
+const contacted = (before: number) => listener.contacted(before);
 
 /** Hosts named after Object.prototype properties, and a group named valueOf holding two of them (the listener is constructor's). */
 const protoInventory = () => `cluster: t
-ssh: { user: root, port: ${port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh, connect_timeout: 5 }
+ssh: { user: root, port: ${listener.port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh, connect_timeout: 5 }
 hosts:
   constructor: { address: 127.0.0.1 }
   toString: { address: 127.0.0.21 }
@@ -39,7 +34,7 @@ groups:
   valueOf: [constructor, toString]
 `;
 const plainInventory = () => `cluster: t
-ssh: { user: root, port: ${port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh, connect_timeout: 5 }
+ssh: { user: root, port: ${listener.port}, private_key: ${ROOT}/test/fixtures/keys/id_ed25519, known_hosts: ${dir}/kh, connect_timeout: 5 }
 hosts:
   n1: { address: 127.0.0.1 }
 groups:
@@ -111,7 +106,7 @@ describe('through the CLI', () => {
   it('plan --limit valueOf works on the hosts of the group valueOf (they are contacted and unreachable), no JS error', async () => {
     const file = join(dir, 'proto.yaml');
     writeFileSync(file, protoInventory());
-    const before = connections;
+    const before = listener.connections;
     const r = cliJson(['plan', file, '--limit', 'valueOf']);
     expect(r.stdout + r.stderr).not.toMatch(NO_JS_ERROR);
     expect(r.code, r.stderr).toBe(1);
@@ -124,7 +119,7 @@ describe('through the CLI', () => {
     writeFileSync(file, protoInventory());
     const pb = join(dir, 'pb-ctor.yaml');
     writeFileSync(pb, '- name: on constructor\n  hosts: constructor\n  tasks:\n    - name: t\n      command: { argv: ["true"] }\n');
-    const before = connections;
+    const before = listener.connections;
     const r = cliJson(['run', pb, '-i', file]);
     expect(r.stdout + r.stderr).not.toMatch(NO_JS_ERROR);
     expect(r.json?.recap.map((h: any) => [h.host, h.unreachable]), r.stderr).toEqual([['constructor', true]]);
@@ -134,7 +129,7 @@ describe('through the CLI', () => {
   it.each(PROTO)('plan --limit %s on an inventory without it: exit 2, no host contacted', async (name) => {
     const file = join(dir, 'plain.yaml');
     writeFileSync(file, plainInventory());
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['plan', file, '--limit', name]);
     expect(r.stdout + r.stderr).not.toMatch(NO_JS_ERROR);
     expect(r.code, r.stderr).toBe(2);

@@ -1,9 +1,9 @@
-// How the CLI reaches hosts (issue 15), through the real CLI against a local listener that counts connections:
+// How the CLI reaches hosts (issue 15), through the real CLI against a local listener that counts listener.connections:
 // inventory addresses that are names or ssh config aliases, -F / ssh.config_file, inventory values over the config,
 // key files checked before any host is contacted, unsupported ProxyCommand refused; (address, port) duplicates;
 // several known_hosts files (user and global) and @cert-authority named as not supported.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:net';
+import { ContactCounter } from '../support/listener.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,24 +15,19 @@ import { verifyHostKey } from '../../src/transport/knownhosts.js';
 const KEY = resolve(ROOT, 'test/fixtures/keys/id_ed25519');
 const ENCRYPTED = resolve(ROOT, 'test/fixtures/keys/id_ed25519_encrypted'); // passphrase: secret-pass
 const KH = resolve(ROOT, 'test/fixtures/known_hosts');
-let server: Server;
-let port = 0;
-let connections = 0;
+const listener = new ContactCounter();
 const dir = mkdtempSync(join(tmpdir(), 'cf-reach-'));
 const file = (name: string, text: string) => { const f = join(dir, name); writeFileSync(f, text); return f; };
-/** Connections to the listener since `before` (the CLI runs synchronously: its connections are accepted after it). */
-const contacted = async (before: number) => { await new Promise((r) => setTimeout(r, 100)); return connections - before; };
+const contacted = (before: number) => listener.contacted(before);
 
 beforeAll(async () => {
-  server = createServer((s) => { connections++; s.destroy(); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  port = (server.address() as { port: number }).port;
+  await listener.start();
 });
-afterAll(() => { server.close(); rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => { listener.close(); rmSync(dir, { recursive: true, force: true }); });
 
 const config = () => file('ssh_config', `Host cfhost
   HostName 127.0.0.1
-  Port ${port}
+  Port ${listener.port}
 Host proxied
   HostName 127.0.0.1
   ProxyCommand nc %h %p
@@ -43,20 +38,20 @@ const unreachableMessage = (json: any) => json.events.find((e: any) => e.type ==
 
 describe('the inventory address is the name given to ssh; ~/.ssh/config (or -F, or ssh.config_file) says how to reach it', () => {
   it('-F FILE: an alias in address: is reached at the HostName and Port the file gives', async () => {
-    const before = connections;
+    const before = listener.connections;
     const r = cliJson(['plan', inventory('alias', `, private_key: ${KEY}`), '-F', config()]);
     expect(r.code, r.stderr).toBe(1); // the listener is not an SSH server: unreachable, after a real contact
     expect(await contacted(before)).toBeGreaterThanOrEqual(1);
-    expect(unreachableMessage(r.json)).toContain(`127.0.0.1:${port}`);
+    expect(unreachableMessage(r.json)).toContain(`127.0.0.1:${listener.port}`);
   });
 
   it('ssh.config_file in the inventory does the same; a port in the inventory overrides the file', async () => {
     const cfg = config();
-    let before = connections;
+    let before = listener.connections;
     const viaInventory = cliJson(['plan', inventory('cfgfile', `, private_key: ${KEY}, config_file: ${cfg}`)]);
     expect(viaInventory.code, viaInventory.stderr).toBe(1);
     expect(await contacted(before)).toBeGreaterThanOrEqual(1);
-    before = connections;
+    before = listener.connections;
     const override = cliJson(['plan', inventory('override', `, private_key: ${KEY}, config_file: ${cfg}, port: 1`)]);
     expect(override.code, override.stderr).toBe(1);
     expect(unreachableMessage(override.json)).toContain('127.0.0.1:1');
@@ -64,14 +59,14 @@ describe('the inventory address is the name given to ssh; ~/.ssh/config (or -F, 
   });
 
   it('a host without address: is reached by its name, looked up in the config', async () => {
-    const before = connections;
+    const before = listener.connections;
     const r = cliJson(['plan', inventory('noaddr', `, private_key: ${KEY}`, '  cfhost: {}\n'), '-F', config()]);
     expect(r.code, r.stderr).toBe(1);
     expect(await contacted(before)).toBeGreaterThanOrEqual(1);
   });
 
   it('a ProxyCommand other than "ssh -W %h:%p host" is refused before any host is contacted (exit 2)', async () => {
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['plan', inventory('proxy', `, private_key: ${KEY}`, '  n1: { address: proxied }\n'), '-F', config()]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ProxyCommand nc %h %p: not supported');
@@ -81,10 +76,10 @@ describe('the inventory address is the name given to ssh; ~/.ssh/config (or -F, 
 
 describe('key files are checked before any host is contacted: one clear error, exit 2', () => {
   const hosts = `  n1: { address: 127.0.0.1, port: ${'PORT'} }\n  n2: { address: 127.0.0.2, port: ${'PORT'} }\n`;
-  const inv = (name: string, ssh: string) => inventory(name, ssh, hosts.replaceAll('PORT', String(port)));
+  const inv = (name: string, ssh: string) => inventory(name, ssh, hosts.replaceAll('PORT', String(listener.port)));
 
   it('a missing key file: one line for all the hosts using it, nothing contacted', async () => {
-    const before = connections;
+    const before = listener.connections;
     const r = cli(['plan', inv('missing', `, private_key: ${dir}/no_such_key`)]);
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr.match(/no_such_key: no such file/g)).toHaveLength(1);
@@ -93,7 +88,7 @@ describe('key files are checked before any host is contacted: one clear error, e
   });
 
   it('an encrypted key: refused without passphrase_env, or with a wrong passphrase; used with the right one', async () => {
-    let before = connections;
+    let before = listener.connections;
     const none = cli(['plan', inv('enc', `, private_key: ${ENCRYPTED}`)]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('encrypted: set ssh.passphrase_env');
@@ -102,7 +97,7 @@ describe('key files are checked before any host is contacted: one clear error, e
     expect(wrong.stderr).toContain('wrong passphrase');
     expect(wrong.stderr).not.toContain('nope');
     expect(await contacted(before)).toBe(0);
-    before = connections;
+    before = listener.connections;
     const right = cli(['plan', inv('enc-env', `, private_key: ${ENCRYPTED}, passphrase_env: CF_TEST_PASS`)], { env: { CF_TEST_PASS: 'secret-pass' } });
     expect(right.code, right.stderr).toBe(1); // read, then the hosts were contacted (the listener is no SSH server)
     expect(await contacted(before)).toBeGreaterThanOrEqual(1);

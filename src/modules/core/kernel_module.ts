@@ -50,7 +50,8 @@ export const kernelModule = defineModule<KernelModuleArgs, KernelModuleState>({
     const alt = n.replace(/_/g, '-');
     return {
       mod: [
-        `if [ -d ${q('/sys/module/' + n)} ] || grep -qs ${q('^' + n + ' ')} /proc/modules; then echo loaded; else echo unloaded; fi`,
+        // in /sys/module but not in /proc/modules: built into the kernel (also where /lib/modules is missing)
+        `if grep -qs ${q('^' + n + ' ')} /proc/modules; then echo loaded; elif [ -d ${q('/sys/module/' + n)} ]; then echo loaded builtin; else echo unloaded; fi`,
         'read __k < /proc/sys/kernel/osrelease; M=/lib/modules/$__k',
         `if grep -qs -e ${q('/' + n + '.ko')} -e ${q('/' + alt + '.ko')} "$M/modules.builtin"; then echo builtin; ` +
           // modules.dep lists every loadable module: one grep instead of walking the tree (find only without it)

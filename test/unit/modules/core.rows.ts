@@ -112,6 +112,8 @@ export const coreRows: Row[] = [
     expect: { refuse: /^the kernel has no IPVS \(ip_vs\): use a kernel with CONFIG_IP_VS \(running 6\.18\.44-fc-v657\)$/ } },
   { name: 'available, not loaded → modprobe and listed for boot', module: kernelModule, args: { name: 'ip_vs' }, sections: cap('kernel_module.ip_vs.this-machine', { mod: ok('unloaded\navailable\ndir\n') }),
     expect: { summaries: ['load kernel module ip_vs', 'load ip_vs at boot (/etc/modules-load.d/clusterform.conf)'], scripts: ['modprobe ip_vs', 'write /etc/modules-load.d/clusterform.conf'], writes: { '/etc/modules-load.d/clusterform.conf': '# managed by clusterform\nip_vs\n' } } },
+  // captured on this machine with the current snippet: loop is built in (/sys/module/loop, no /proc/modules), no /lib/modules tree
+  { name: 'built into the kernel (in /sys/module, not in /proc/modules) → nothing to load, not listed for boot', module: kernelModule, args: { name: 'loop' }, sections: cap('kernel_module.loop.this-machine'), expect: { summaries: [] } },
   { name: 'loaded and listed → nothing to do', module: kernelModule, args: { name: 'loop' }, sections: cap('kernel_module.loop.this-machine', { file: ok('exists\n# managed by clusterform\nloop\n') }), expect: { summaries: [] } },
   { name: 'no modules-load.d directory → loaded, not persisted, said in a note', module: kernelModule, args: { name: 'ip_vs' }, sections: { mod: ok('unloaded\navailable\nnodir\n'), file: ok('missing\n') },
     expect: { summaries: ['load kernel module ip_vs'], scripts: ['modprobe ip_vs'], notes: ['ip_vs not persisted: /etc/modules-load.d does not exist (no systemd-modules-load)'] } },

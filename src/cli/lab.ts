@@ -1,7 +1,7 @@
-// `clusterform lab up|down|status INVENTORY`: a local lab of real SSH hosts for an inventory.
+// `clusterform lab up|down|status INVENTORY`, `lab reboot|kill INVENTORY HOST`: a local lab of real SSH hosts for an inventory.
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { labConfigFromFile, labDown, labStatus, labUp, type LabStatus } from '../lab/index.js';
+import { labConfigFromFile, labDown, labKill, labReboot, labStatus, labUp, type LabStatus } from '../lab/index.js';
 
 function printStatus(s: LabStatus): void {
   const w = (l: string) => process.stdout.write(l + '\n');
@@ -21,5 +21,9 @@ export function labCommand(): Command {
     .action(async (inventory: string) => { await labDown(cfgOf(inventory), { log }); process.stdout.write('lab removed\n'); });
   lab.command('status').argument('<inventory>').description('show the lab hosts, networks and disks')
     .action(async (inventory: string) => { const s = await labStatus(cfgOf(inventory)); printStatus(s); if (s.hosts.some((h) => !h.running)) process.exitCode = 1; });
+  lab.command('reboot').argument('<inventory>').argument('<host>').description('guest reboot of a vm host (systemctl reboot); prints the seconds until SSH answers again')
+    .action(async (inventory: string, host: string) => { const s = await labReboot(cfgOf(inventory), host, { log }); process.stdout.write(`${host} rebooted: SSH answers again after ${s.toFixed(1)} s\n`); });
+  lab.command('kill').argument('<inventory>').argument('<host>').description('power cut: kill the host (the qemu of a vm host, every process of an ns host); `lab up` powers it on again')
+    .action(async (inventory: string, host: string) => { await labKill(cfgOf(inventory), host); process.stdout.write(`${host} killed; power it on with: clusterform lab up ${inventory}\n`); });
   return lab;
 }

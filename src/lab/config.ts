@@ -37,7 +37,8 @@ export function labConfigFromInventory(inv: InventoryLike, inventoryPath: string
     disks: Object.entries(inv.lab?.disks ?? {}).map(([d, spec]) => labDisk(lab, stateDir, d, spec)),
     chosen,
     vmCacheDir: process.env.CLUSTERFORM_VM_CACHE || '/var/cache/clusterform/vm',
-    readyTimeoutMs: { ns: 10_000, vm: 60_000 },
+    readyTimeoutMs: { ns: 10_000, vm: 60_000, debianVm: 300_000 },
+    packages: inv.lab?.packages ?? [],
     concurrency: 16,
   };
 }
@@ -129,7 +130,8 @@ function labHost(inv: InventoryLike, h: string, stateDir: string, networks: LabN
       mac: macFor(lab, h, name),
     };
   });
-  return { name: h, kind, hostname: h, netns: `cf-${lab}-${h}`, dir: path.join(stateDir, 'hosts', h), nics, primaryAddress: primary };
+  const vm = kind === 'vm' ? { image: spec.image ?? 'fast', ...(spec.memory ? { memoryMb: spec.memory } : {}) } : {};
+  return { name: h, kind, ...vm, hostname: h, netns: `cf-${lab}-${h}`, dir: path.join(stateDir, 'hosts', h), nics, primaryAddress: primary };
 }
 
 function labDisk(lab: string, stateDir: string, name: string, spec: { size: string; hosts: string[] }): LabDisk {

@@ -1,18 +1,19 @@
 // Local lab: every inventory host becomes a real SSH host on this machine (ns hosts: netns + sshd; vm hosts: qemu via vm.ts).
 // The lab's one entry: it reads and validates its part of an inventory itself (schema.ts) and imports nothing from
 // the core but the shared utilities in src/util.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { labConfigFromInventory } from './config.js';
 import { loadLabInventory } from './schema.js';
 import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } from './disk.js';
-import { ensureClientKey, ensureHostKey, hostKeyDir, writeKnownHosts } from './keys.js';
+import { clientKeyPath, ensureClientKey, ensureHostKey, hostKeyDir, knownHostsPath, writeKnownHosts } from './keys.js';
 import { assertSubnetsFree, createHostsNet, ensureBridgeNs, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
 import { findHostMountNsPid, findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitListening, waitSshReady, type StartedSshd } from './ns.js';
 import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
-import { pool, run } from './sh.js';
+import { aptSourceFor, ensureRepo, ensureRepoServers, stopRepoServers } from './repo.js';
+import { pool, run, sleep } from './sh.js';
 import type { LabConfig, LabHost, LabStatus } from './types.js';
 import { startVm, stopVm, vmAlive, ensureVmArtifacts, waitVmSsh, type VmSpec } from './vm.js';
 
@@ -60,6 +61,9 @@ function vmSpec(cfg: LabConfig, h: LabHost, authorizedKeys: string): VmSpec {
     disks: cfg.disks.filter((d) => d.hosts.includes(h.name)).map((d) => ({ image: d.image, id: d.byId })),
     hostKeyDir: hostKeyDir(h),
     authorizedKeys,
+    image: h.image,
+    ...(h.image === 'debian' ? { aptSource: aptSourceFor(cfg, h) } : {}),
+    ...(h.memoryMb ? { memoryMb: h.memoryMb } : {}),
   };
 }
 
@@ -151,7 +155,11 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
   // vm hosts
   const vmHosts = cfg.hosts.filter((h) => h.kind === 'vm');
   if (vmHosts.length > 0) {
-    await ensureVmArtifacts(cfg.vmCacheDir, log);
+    await ensureVmArtifacts(cfg.vmCacheDir, log, [...new Set(vmHosts.map((h) => h.image ?? 'fast'))]);
+    if (vmHosts.some((h) => h.image === 'debian')) {
+      await ensureRepo(cfg, log);
+      await ensureRepoServers(cfg, log);
+    }
     await pool(vmHosts, cfg.concurrency, async (h) => {
       if (vmAlive(vmDir(h))) return;
       const spec = vmSpec(cfg, h, clientPub);
@@ -168,7 +176,7 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
     cfg.hosts.map(async (h) => {
       const s = started.get(h.name);
       try {
-        if (h.kind === 'vm') return await waitVmSsh(vmDir(h), h.name, h.primaryAddress, cfg.readyTimeoutMs.vm);
+        if (h.kind === 'vm') return await waitVm(cfg, h, t0, log);
         if (s) await waitListening(s.pid, cfg.readyTimeoutMs.ns, s.exited);
         await waitSshReady(h.primaryAddress, cfg.readyTimeoutMs.ns, s?.exited);
       } catch (e) {
@@ -187,6 +195,87 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
     status.hosts.filter((h) => h.kind === 'ns' && h.pid).map((h) => writeFile(path.join(cfg.stateDir, 'hosts', h.name, 'sshd.pid'), `${h.pid}\n`)),
   );
   return status;
+}
+
+const vmTimeout = (cfg: LabConfig, h: LabHost) => (h.image === 'debian' ? cfg.readyTimeoutMs.debianVm : cfg.readyTimeoutMs.vm);
+
+/** Waits for a VM's SSH (watching its console) and logs the seconds since t0. */
+async function waitVm(cfg: LabConfig, h: LabHost, t0: number, log: Log): Promise<number> {
+  await waitVmSsh(vmDir(h), h.name, h.primaryAddress, vmTimeout(cfg, h));
+  const s = (Date.now() - t0) / 1000;
+  log(`lab: vm ${h.name} answers SSH after ${s.toFixed(1)} s`);
+  return s;
+}
+
+function labHost(cfg: LabConfig, name: string): LabHost {
+  const h = cfg.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`lab ${cfg.lab}: no host ${name} (hosts: ${cfg.hosts.map((x) => x.name).join(', ')})`);
+  return h;
+}
+
+/**
+ * Guest reboot of a vm host (`systemctl reboot` over SSH, or `reboot` on the fast image, whose qemu then exits and is
+ * started again); resolves with the seconds until SSH answers again. ns hosts share this machine's kernel: refused.
+ */
+export async function labReboot(cfg: LabConfig, name: string, opts: { log?: Log } = {}): Promise<number> {
+  const log: Log = opts.log ?? (() => {});
+  const h = labHost(cfg, name);
+  if (h.kind !== 'vm') throw new Error(`lab ${cfg.lab}: ${name} is an ns host: it shares this machine's kernel and cannot be rebooted (use: clusterform lab kill ${name}, then lab up)`);
+  if (!vmAlive(vmDir(h))) throw new Error(`lab ${cfg.lab}: vm ${name} is not running (run: clusterform lab up)`);
+  const t0 = Date.now();
+  const mark = consoleSize(h);
+  await sshRoot(cfg, h, h.image === 'debian' ? 'systemctl reboot' : 'reboot -f');
+  if (h.image === 'debian') await waitConsole(h, mark, /Linux version/, vmTimeout(cfg, h));
+  else {
+    // qemu of the fast image runs with -no-reboot: it exits, and the lab starts it again
+    while (vmAlive(vmDir(h)) && Date.now() - t0 < 30_000) await sleep(100);
+    await labUp(cfg, { log });
+  }
+  return waitVm(cfg, h, t0, log);
+}
+
+/** Power cut: kills the VM's qemu (ns host: every process of the host); `lab up` powers it on again. */
+export async function labKill(cfg: LabConfig, name: string): Promise<void> {
+  const h = labHost(cfg, name);
+  if (h.kind === 'ns') {
+    await killNamespaces([h.netns], 0);
+    return;
+  }
+  const pid = vmPid(h);
+  if (pid === undefined || !vmAlive(vmDir(h))) return;
+  process.kill(pid, 'SIGKILL');
+  const t0 = Date.now();
+  while (vmAlive(vmDir(h)) && Date.now() - t0 < 10_000) await sleep(50);
+  if (vmAlive(vmDir(h))) throw new Error(`lab ${cfg.lab}: qemu of ${name} (pid ${pid}) survived SIGKILL`);
+}
+
+const consolePath = (h: LabHost) => path.join(vmDir(h), 'console.log');
+function consoleSize(h: LabHost): number {
+  try {
+    return statSync(consolePath(h)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits until the VM's console shows `re` after byte offset `from` (e.g. the kernel's banner after a reboot). */
+async function waitConsole(h: LabHost, from: number, re: RegExp, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const text = readFileSync(consolePath(h)).subarray(from).toString('utf8');
+    if (re.test(text)) return;
+    await sleep(250);
+  }
+  throw new Error(`vm ${h.name}: no ${re} on the console within ${timeoutMs / 1000} s`);
+}
+
+/** Runs a command as root on a lab host with the lab's key; the connection dropping (a reboot) is not an error. */
+async function sshRoot(cfg: LabConfig, h: LabHost, command: string): Promise<void> {
+  const r = await run('ssh', [
+    '-i', clientKeyPath(cfg), '-o', `UserKnownHostsFile=${knownHostsPath(cfg)}`, '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', `root@${h.primaryAddress}`, command,
+  ], { allowFail: true, timeoutMs: 30_000 });
+  if (r.code !== 0 && r.code !== 255) throw new Error(`lab: ${command} on ${h.name} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
 /** Read-only view of the lab. */
@@ -244,6 +333,7 @@ export async function labDown(cfg: LabConfig, opts: { log?: Log } = {}): Promise
   const state = readState(cfg);
   const errors: string[] = [];
   const vmHosts = cfg.hosts.filter((h) => h.kind === 'vm');
+  await stopRepoServers(cfg).catch((e: Error) => errors.push(`package source: ${e.message}`));
   for (const h of vmHosts) {
     try {
       await stopVm({ stateDir: vmDir(h), netns: cfg.bridgeNs, nics: h.nics.map((n) => ({ tap: n.peer })) });

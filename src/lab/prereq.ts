@@ -27,6 +27,17 @@ export const VM_COMMANDS: Record<string, string> = {
   'apt-get': 'apt',
   'apt-cache': 'apt',
 };
+/** Commands Debian-image VMs (src/lab/vm/debian-image.ts) and `lab reboot` run -> Debian package providing it. */
+export const DEBIAN_VM_COMMANDS: Record<string, string> = {
+  debootstrap: 'debootstrap',
+  'qemu-img': 'qemu-utils',
+  'mkfs.ext4': 'e2fsprogs',
+  truncate: 'coreutils',
+  tar: 'tar',
+  ssh: 'openssh-client',
+  'dpkg-scanpackages': 'dpkg-dev',
+  python3: 'python3-minimal',
+};
 
 function isExecutable(file: string): boolean {
   try {
@@ -51,8 +62,8 @@ export function assertLinuxRoot(): void {
   if (process.getuid?.() !== 0) throw new Error('clusterform lab must run as root (it creates network namespaces, veths and loop devices)');
 }
 
-export function missingCommands(needVm: boolean, searchPath?: string): { cmd: string; pkg: string }[] {
-  const want = { ...COMMANDS, ...(needVm ? VM_COMMANDS : {}) };
+export function missingCommands(needVm: boolean, searchPath?: string, needDebian = false): { cmd: string; pkg: string }[] {
+  const want = { ...COMMANDS, ...(needVm ? VM_COMMANDS : {}), ...(needDebian ? DEBIAN_VM_COMMANDS : {}) };
   return Object.entries(want)
     .filter(([cmd]) => !which(cmd, searchPath))
     .map(([cmd, pkg]) => ({ cmd, pkg }));
@@ -70,6 +81,6 @@ export function missingMessage(missing: { cmd: string; pkg: string }[]): string 
 /** Fails, before the lab changes anything, when this is not Linux as root or a command the lab runs is missing. */
 export function ensurePrereqs(cfg: LabConfig): void {
   assertLinuxRoot();
-  const missing = missingCommands(cfg.hosts.some((h) => h.kind === 'vm'));
+  const missing = missingCommands(cfg.hosts.some((h) => h.kind === 'vm'), undefined, cfg.hosts.some((h) => h.image === 'debian'));
   if (missing.length) throw new Error(missingMessage(missing));
 }

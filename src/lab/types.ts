@@ -12,12 +12,16 @@ export interface InventoryLike {
   lvs?: { vip?: string; directors?: string[]; nat?: { gateway?: string } };
   lab?: {
     networks?: Record<string, { subnet: string }>;
-    hosts?: Record<string, { kind?: LabHostKind; networks?: string[]; addresses?: Record<string, string>; memory?: number }>;
+    hosts?: Record<string, { kind?: LabHostKind; image?: LabVmImage; networks?: string[]; addresses?: Record<string, string>; memory?: number }>;
     disks?: Record<string, { size: string; hosts: string[] }>;
+    /** packages added to the lab's package source (beyond LAB_PACKAGES in repo.ts) */
+    packages?: string[];
   };
 }
 
 export type LabHostKind = 'ns' | 'vm';
+/** Image of a vm host: fast (initramfs of this machine's binaries, default) or debian (a real minimal Debian 12). */
+export type LabVmImage = 'fast' | 'debian';
 
 export interface LabNetwork {
   name: string;
@@ -49,6 +53,10 @@ export interface LabNic {
 export interface LabHost {
   name: string;
   kind: LabHostKind;
+  /** vm hosts only */
+  image?: LabVmImage;
+  /** vm hosts: memory in MiB (lab.hosts.X.memory) */
+  memoryMb?: number;
   hostname: string;
   /** Network namespace of an ns host (vm hosts run qemu in the bridge namespace) */
   netns: string;
@@ -85,7 +93,9 @@ export interface LabConfig {
   /** Shared VM artefact cache passed to vm.ts */
   vmCacheDir: string;
   /** SSH-ready timeouts */
-  readyTimeoutMs: { ns: number; vm: number };
+  readyTimeoutMs: { ns: number; vm: number; debianVm: number };
+  /** Packages the inventory adds to the lab's package source (lab.packages) */
+  packages: string[];
   /** Max hosts created in parallel */
   concurrency: number;
 }

@@ -1,12 +1,16 @@
 // Lab host kind "vm": a qemu (TCG) guest with its own kernel, booted from an initramfs
-// assembled from this machine's binaries. Used where the host kernel lacks features
-// (IPVS, ipip, ...), e.g. for LVS directors.
+// assembled from this machine's binaries (image "fast") or from a real Debian 12 root disk
+// (image "debian", vm/debian-image.ts). Used where the host kernel lacks features
+// (IPVS, ipip, ...), e.g. for LVS directors, and where a real distribution is needed.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { waitSshReady } from './ns.js';
 import { artifactPaths, ensureArtifacts, packCpio, pidExists, run } from './vm/artifacts.js';
+import { debianKernelArgs, ensureDebianImage, ensureOverlay, ROOT_SERIAL, SEED_SERIAL, writeSeedDisk } from './vm/debian-image.js';
+
+export type VmImage = 'fast' | 'debian';
 
 export interface VmNic { tap: string; bridge: string; mac: string; address: string; prefix: number }
 export interface VmSpec {
@@ -18,15 +22,22 @@ export interface VmSpec {
   disks: { image: string; id: string }[];   // raw images, shown in the VM as /dev/disk/by-id/<id>
   hostKeyDir: string;        // holds ssh_host_ed25519_key and .pub
   authorizedKeys: string;    // content of root's authorized_keys in the VM
-  memoryMb?: number;         // default 256
+  memoryMb?: number;         // default 256 (fast), 512 (debian)
+  image?: VmImage;           // default fast: the initramfs of this machine's binaries
+  aptSource?: string;        // debian: the VM's only apt source (the lab's package source)
 }
+
+/** Root disk (qcow2 overlay on the Debian base) and seed disk of a Debian-image VM, in its state dir. */
+export const ROOT_DISK = 'root.qcow2';
+const SEED_DISK = 'seed.tar';
 
 const PID_FILE = 'qemu.pid';
 const CONSOLE_LOG = 'console.log';
 
-/** Download+extract the kernel and build the base initramfs (cached; fast when the stamp matches). */
-export async function ensureVmArtifacts(cacheDir: string, log?: (s: string) => void): Promise<void> {
-  await ensureArtifacts(cacheDir, log);
+/** Build (once) what VMs of these image kinds boot: the fast initramfs and/or the Debian base image (cached). */
+export async function ensureVmArtifacts(cacheDir: string, log?: (s: string) => void, images: VmImage[] = ['fast']): Promise<void> {
+  if (images.includes('fast')) await ensureArtifacts(cacheDir, log);
+  if (images.includes('debian')) await ensureDebianImage(cacheDir, log);
 }
 
 function readPid(stateDir: string): number | undefined {
@@ -119,9 +130,7 @@ export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
   const existing = readPid(spec.stateDir);
   if (existing !== undefined && isQemu(existing)) return { pid: existing };
   await fsp.mkdir(spec.stateDir, { recursive: true });
-  await ensureArtifacts(spec.cacheDir);
-  const art = artifactPaths(spec.cacheDir);
-  const initrd = await buildPerVmInitrd(spec, art.initrd);
+  const boot = spec.image === 'debian' ? await debianBoot(spec) : await fastBoot(spec);
 
   for (const n of spec.nics) {
     await deleteTap(spec.netns, n.tap);
@@ -136,15 +145,16 @@ export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
   const args = [
     'netns', 'exec', spec.netns, 'qemu-system-x86_64',
     '-name', `${spec.lab}-${spec.name}`,
-    '-accel', 'tcg,tb-size=64', '-cpu', 'max', '-smp', '1', '-m', String(spec.memoryMb ?? 256),
+    '-accel', 'tcg,tb-size=64', '-cpu', 'max', '-smp', '1', '-m', String(spec.memoryMb ?? boot.memoryMb),
     '-nodefaults', '-display', 'none', '-monitor', 'none',
     '-chardev', `file,id=con0,path=${consoleLog}`, '-serial', 'chardev:con0',
-    '-kernel', art.kernel, '-initrd', initrd,
-    '-append', 'console=ttyS0 quiet panic=-1',
+    '-kernel', boot.kernel, '-initrd', boot.initrd,
+    '-append', boot.append,
+    ...boot.drives,
     '-device', 'virtio-rng-pci',
     // hands memory the guest frees (e.g. the unpacked initrd) back to the host
     '-device', 'virtio-balloon-pci,free-page-reporting=on',
-    '-no-reboot', '-daemonize', '-pidfile', pidFile,
+    ...(boot.reboot ? [] : ['-no-reboot']), '-daemonize', '-pidfile', pidFile,
   ];
   spec.nics.forEach((n, i) => {
     args.push('-netdev', `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`,
@@ -174,6 +184,40 @@ export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
   const pid = readPid(spec.stateDir);
   if (pid === undefined || !isQemu(pid)) throw new Error(`qemu for ${spec.name} not running after start (see ${spec.stateDir}/qemu.log)`);
   return { pid };
+}
+
+interface Boot { kernel: string; initrd: string; append: string; drives: string[]; memoryMb: number; reboot: boolean }
+
+/** The fast image: cached kernel + base initramfs with this VM's files appended; a guest reboot ends qemu. */
+async function fastBoot(spec: VmSpec): Promise<Boot> {
+  await ensureArtifacts(spec.cacheDir);
+  const art = artifactPaths(spec.cacheDir);
+  const initrd = await buildPerVmInitrd(spec, art.initrd);
+  return { kernel: art.kernel, initrd, append: 'console=ttyS0 quiet panic=-1', drives: [], memoryMb: 256, reboot: false };
+}
+
+/** -drive/-device arguments of one virtio disk with a serial (the guest's /dev/disk/by-id/virtio-<serial>). */
+function virtioDisk(id: string, file: string, format: string, serial: string, extra = ''): string[] {
+  return ['-drive', `file=${file.replace(/,/g, ',,')},format=${format},if=none,id=${id}${extra}`, '-device', `virtio-blk-pci,drive=${id},serial=${serial}`];
+}
+
+/** The Debian image: its own kernel + initramfs, the VM's overlay as root disk and its seed disk; guest reboots stay in qemu. */
+async function debianBoot(spec: VmSpec): Promise<Boot> {
+  const img = await ensureDebianImage(spec.cacheDir);
+  const root = path.join(spec.stateDir, ROOT_DISK);
+  await ensureOverlay(root, img.image);
+  const seed = path.join(spec.stateDir, SEED_DISK);
+  await writeSeedDisk(seed, {
+    hostname: spec.hostname,
+    nics: spec.nics.map((n, i) => ({ ifname: `eth${i}`, address: n.address, prefix: n.prefix })),
+    hostKey: await fsp.readFile(path.join(spec.hostKeyDir, 'ssh_host_ed25519_key'), 'utf8'),
+    hostKeyPub: await fsp.readFile(path.join(spec.hostKeyDir, 'ssh_host_ed25519_key.pub'), 'utf8'),
+    authorizedKeys: spec.authorizedKeys,
+    disks: spec.disks.map((d, i) => ({ serial: `cfd${i}`, id: d.id })),
+    ...(spec.aptSource ? { aptSource: spec.aptSource } : {}),
+  });
+  const drives = [...virtioDisk('root', root, 'qcow2', ROOT_SERIAL), ...virtioDisk('seed', seed, 'raw', SEED_SERIAL, ',readonly=on')];
+  return { kernel: img.kernel, initrd: img.initrd, append: debianKernelArgs(), drives, memoryMb: 512, reboot: true };
 }
 
 /** Kill qemu (TERM, then KILL after 5 s) and delete the taps. Idempotent. */

@@ -40,9 +40,9 @@ export interface Manifest {
   kernelVersion: string;
   files: { kernel: FileSum; initrd: FileSum };
 }
-interface FileSum { size: number; sha256: string }
+export interface FileSum { size: number; sha256: string }
 
-async function sumFile(file: string): Promise<FileSum> {
+export async function sumFile(file: string): Promise<FileSum> {
   const h = createHash('sha256');
   let size = 0;
   for await (const chunk of fs.createReadStream(file)) { h.update(chunk as Buffer); size += (chunk as Buffer).length; }
@@ -52,7 +52,7 @@ async function sumFile(file: string): Promise<FileSum> {
 const verified = new Map<string, string>(); // file -> "size mtime sha256" already checked in this process
 
 /** Why a cached artefact cannot be used (undefined: it can): missing, below the minimum size, or not the file the manifest describes. */
-async function artefactProblem(file: string, want: FileSum | undefined, minBytes: number): Promise<string | undefined> {
+export async function artefactProblem(file: string, want: FileSum | undefined, minBytes: number): Promise<string | undefined> {
   const name = path.basename(file);
   let st: fs.Stats;
   try { st = await fsp.stat(file); } catch { return `${name} is missing`; }
@@ -486,14 +486,14 @@ async function buildBase(cacheDir: string, kroot: string, kver: string, files: s
 }
 
 /** Leftovers of builds whose process is gone (rootfs.build.<pid>, *.tmp.<pid>). */
-async function removeStaleBuilds(cacheDir: string): Promise<void> {
+export async function removeStaleBuilds(cacheDir: string): Promise<void> {
   for (const e of await fsp.readdir(cacheDir)) {
     const m = /^(?:rootfs\.build|.+\.tmp)\.(\d+)$/.exec(e);
     if (m && !pidExists(Number(m[1]))) await fsp.rm(path.join(cacheDir, e), { recursive: true, force: true });
   }
 }
 
-async function withLock<T>(cacheDir: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(cacheDir: string, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(cacheDir, '.build.lock');
   const t0 = Date.now();
   for (;;) {

@@ -104,6 +104,11 @@ function listening(address: string, port: number): Promise<boolean> {
   });
 }
 
+/** The last lines of a log file, for an error message (the lab's state dir may be gone when it is read). */
+function logTail(file: string): string {
+  try { return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-5).join(' | ') || '(empty log)'; } catch { return '(no log)'; }
+}
+
 /** Starts the repository's HTTP servers, one on each lab network's controller address (restarted by lab up when dead). */
 export async function ensureRepoServers(cfg: LabConfig, log: (s: string) => void): Promise<void> {
   for (const n of cfg.networks) await ensureRepoServer(cfg, n.name, n.controller, log);
@@ -117,11 +122,15 @@ async function ensureRepoServer(cfg: LabConfig, net: string, addr: string, log: 
   const logFd = fs.openSync(logFile, 'a');
   const p = spawn('python3', ['-m', 'http.server', String(REPO_PORT), '--bind', addr, '--directory', dir], { detached: true, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
+  // whether it died is the child's exit, not its /proc cmdline: right after spawn that can still be node's own
+  let exited: string | undefined;
+  p.once('exit', (code, sig) => { exited = `exited (${sig ?? `code ${code}`})`; });
   p.unref();
   await fsp.writeFile(pidFile(cfg, net), `${p.pid}\n`);
   const t0 = Date.now();
   while (!(await listening(addr, REPO_PORT))) {
-    if (Date.now() - t0 > 10_000 || serverPid(cfg, net) === undefined) throw new Error(`lab: the package source's HTTP server did not start (see ${logFile})`);
+    const why = exited ?? (Date.now() - t0 > 10_000 ? 'is not listening after 10 s' : undefined);
+    if (why) throw new Error(`lab: the package source's HTTP server on ${addr}:${REPO_PORT} ${why}: ${logTail(logFile)}`);
     await sleep(100);
   }
   log(`lab: package source served on http://${addr}:${REPO_PORT}/ (network ${net})`);

@@ -49,12 +49,14 @@ export function debianKernelArgs(): string {
 
 // ---- files baked into the base image ---------------------------------------------------------------------------
 
-/** Unpacks the seed disk onto the root filesystem, then applies the hostname; runs before the network and sshd. */
+/** Unpacks the seed disk onto the root filesystem (/etc/hosts on the first boot only), then applies the hostname; runs before the network and sshd. */
 export const SEED_SCRIPT = `#!/bin/sh
 set -e
 dev=/dev/disk/by-id/virtio-${SEED_SERIAL}
 [ -e "$dev" ] || { echo "cf-seed: no seed disk $dev" >&2; exit 0; }
-tar -xf "$dev" -C / --no-same-owner --no-overwrite-dir
+# /etc/hosts only on the first boot: afterwards it is the host's own (clusterform's managed block must survive a reboot)
+tar -xf "$dev" -C / --no-same-owner --no-overwrite-dir --exclude=etc/hosts
+[ -e /etc/hosts ] || tar -xf "$dev" -C / --no-same-owner etc/hosts
 chown -R root:root /root/.ssh
 hostname -F /etc/hostname
 udevadm trigger --subsystem-match=block --action=change || true

@@ -27,7 +27,12 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, onTick: () => void = () 
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     p.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     const t = setInterval(onTick, 100);
-    p.on('close', (code) => { clearInterval(t); resolve({ code, out, endedAt: Date.now() }); });
+    p.on('close', (code) => {
+      const endedAt = Date.now();
+      clearInterval(t);
+      onTick(); // a last look: the CLI can see the panic and exit between two ticks
+      resolve({ code, out, endedAt });
+    });
   });
 }
 

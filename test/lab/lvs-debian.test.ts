@@ -141,4 +141,23 @@ describe.skipIf(!enabled)('lab: LVS-DR on Debian-image VMs, from bare, through r
     expect(good).toBeDefined();
     expectFarmWorks('after a power cut of every VM');
   }, LONG);
+
+  it('down, then a reboot of every VM: nothing of the farm comes back (no VIP, no IPVS service, no sysctl or module file)', async () => {
+    const d = cli(['down', INV, '--yes']);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    const rs = await Promise.all(VMS.map((h) => cliAsync(['lab', 'reboot', INV, h]).done));
+    rs.forEach((r, i) => expect(r.code, `${VMS[i]}: ${r.stderr}`).toBe(0));
+    waitBooted();
+    for (const h of VMS) {
+      const vip = ssh(h, `ip -o addr show | grep -F ' ${VIP}/' || true`).stdout.trim();
+      expect(vip, `${h}: the VIP came back`).toBe('');
+      const files = ssh(h, 'ls /etc/sysctl.d/*clusterform* /etc/modules-load.d/*clusterform* /etc/network/interfaces.d/clusterform-* /etc/systemd/system/clusterform-* 2>/dev/null | grep -vx /etc/network/interfaces.d/clusterform-lab; true').stdout.trim(); // the lab's own address file stays
+      expect(files, `${h}: clusterform files left`).toBe('');
+      expect(ssh(h, 'cat /proc/sys/net/ipv4/conf/all/arp_ignore').stdout.trim(), h).toBe('0');
+    }
+    const ipvs = ssh('director', 'if [ -e /proc/net/ip_vs ]; then ipvsadm -S -n; fi').stdout.trim();
+    expect(ipvs, 'an IPVS service came back').toBe('');
+    expect(ssh('director', 'cat /proc/sys/net/ipv4/ip_forward').stdout.trim()).toBe('0');
+    expect(goodRequest()).toBe(false);
+  }, LONG);
 });

@@ -48,8 +48,8 @@ describe('Debian VM seed', () => {
 
   it('names lab disks /dev/disk/by-id/<id> after their virtio serial, as the fast image does', () => {
     expect(diskRules(seed.disks)).toBe(
-      'KERNEL=="vd*[!0-9]", ENV{ID_SERIAL}=="cfd0", SYMLINK+="disk/by-id/clusterform-t-shared"\n' +
-      'KERNEL=="vd*[0-9]", ENV{ID_SERIAL}=="cfd0", SYMLINK+="disk/by-id/clusterform-t-shared-part%n"\n');
+      'KERNEL=="vd*[!0-9]", ATTRS{serial}=="cfd0", SYMLINK+="disk/by-id/clusterform-t-shared"\n' +
+      'KERNEL=="vd*[0-9]", ATTRS{serial}=="cfd0", SYMLINK+="disk/by-id/clusterform-t-shared-part%n"\n');
     expect(seedFiles(seed).get('etc/udev/rules.d/60-clusterform-lab.rules')?.[0]).toBe(diskRules(seed.disks));
     expect(seedFiles({ ...seed, disks: [] }).has('etc/udev/rules.d/60-clusterform-lab.rules')).toBe(false);
   });

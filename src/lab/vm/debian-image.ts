@@ -94,9 +94,13 @@ export function interfacesFor(nics: SeedNic[]): string {
   return nics.map((n) => `auto ${n.ifname}\niface ${n.ifname} inet static\n    address ${n.address}/${n.prefix}\n`).join('\n');
 }
 
-/** udev rules naming each lab disk /dev/disk/by-id/<id> after its virtio serial, as on the fast image (pure). */
+/**
+ * udev rules naming each lab disk /dev/disk/by-id/<id> after its virtio serial, as on the fast image (pure). They match
+ * the sysfs attribute (a partition's parent disk has it), not ID_SERIAL: 60-clusterform-lab.rules runs before
+ * 60-persistent-storage.rules, which sets ID_SERIAL, so a rule on ID_SERIAL never matched.
+ */
 export function diskRules(disks: { serial: string; id: string }[]): string {
-  return disks.map((d) => `KERNEL=="vd*[!0-9]", ENV{ID_SERIAL}=="${d.serial}", SYMLINK+="disk/by-id/${d.id}"\nKERNEL=="vd*[0-9]", ENV{ID_SERIAL}=="${d.serial}", SYMLINK+="disk/by-id/${d.id}-part%n"\n`).join('');
+  return disks.map((d) => `KERNEL=="vd*[!0-9]", ATTRS{serial}=="${d.serial}", SYMLINK+="disk/by-id/${d.id}"\nKERNEL=="vd*[0-9]", ATTRS{serial}=="${d.serial}", SYMLINK+="disk/by-id/${d.id}-part%n"\n`).join('');
 }
 
 /** Files the seed disk puts on the VM's root disk: path (relative to /) -> [content, mode] (pure). */

@@ -59,7 +59,11 @@ tar -xf "$dev" -C / --no-same-owner --no-overwrite-dir --exclude=etc/hosts
 [ -e /etc/hosts ] || tar -xf "$dev" -C / --no-same-owner etc/hosts
 chown -R root:root /root/.ssh
 hostname -F /etc/hostname
+# udevd may still hold the rules it read before the seed wrote 60-clusterform-lab.rules (it re-reads at most every
+# few seconds): reload them, then replay the block devices so every lab disk gets its by-id link before anything runs
+udevadm control --reload || true
 udevadm trigger --subsystem-match=block --action=change || true
+udevadm settle -t 30 || true
 sync
 `;
 const udevEscape = (s: string) => s.replace(/-/g, '\\x2d');

@@ -40,6 +40,12 @@ export function factsScript(): string {
   ].join('\n');
 }
 
+/** systemd when /run/systemd/system exists; SysV when there are init scripts and a tool to enable them at boot. */
+function initOf(probed: string | undefined, tools: Record<string, boolean>): Facts['init'] {
+  if (probed === 'systemd') return 'systemd';
+  return probed === 'sysv' && (tools.chkconfig || tools['update-rc.d']) ? 'sysv' : 'none';
+}
+
 export function parseFacts(text: string): Facts {
   const kv = new Map<string, string>();
   for (const line of text.split('\n')) {
@@ -60,7 +66,7 @@ export function parseFacts(text: string): Facts {
     hostname: kv.get('hostname') ?? '',
     os: { id, like, version: (kv.get('os.version') ?? '').replace(/"/g, ''), family },
     kernel: kv.get('kernel') ?? '',
-    init: (['systemd', 'sysv'].includes(kv.get('init') ?? '') ? kv.get('init') : 'none') as Facts['init'],
+    init: initOf(kv.get('init'), tools),
     pkg: pkgRaw === 'apt-get' ? 'apt' : ((['dnf', 'yum', 'zypper'].includes(pkgRaw ?? '') ? pkgRaw : 'none') as Facts['pkg']),
     uid: Number(kv.get('uid') ?? -1),
     features: { ipvs: tri('feature.ipvs'), raw: tri('feature.raw'), ipip: tri('feature.ipip'), arpHidden: kv.get('feature.arpHidden') === '1', udevRaw: kv.get('feature.udevRaw') === '1' },

@@ -1,5 +1,6 @@
 // ns hosts: a real OpenSSH sshd inside the host's netns plus a private mount + UTS namespace
-// (overlayfs over /etc, /var, /root; fresh tmpfs on /run, /tmp and /mnt).
+// (overlayfs over /etc, /var, /root; fresh tmpfs on /run, /tmp and /mnt; this machine's /usr, /boot and the package
+// managers' state read-only; no usable /dev/watchdog*).
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -13,6 +14,11 @@ import type { LabHost } from './types.js';
 const IPROUTE2 = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip';
 export const OVERLAY_DIRS = ['etc', 'var', 'root'] as const;
 export const SSHD_CONFIG = '/etc/ssh/sshd_config_cf';
+/** This machine's own files an ns host sees (bound read-only; a symlink such as a merged /lib → usr/lib is skipped). */
+export const READ_ONLY_DIRS = ['/usr', '/boot', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'] as const;
+/** The package managers' state under the host's /var overlay, read-only too: apt, dpkg and rpm stop before changing anything. */
+export const READ_ONLY_PKG_DIRS = ['/var/lib/dpkg', '/var/lib/apt', '/var/cache/apt', '/var/lib/rpm'] as const;
+const NO_WATCHDOG = '/run/.cf-no-watchdog';
 
 export function sshdConfig(h: LabHost): string {
   return [
@@ -76,6 +82,24 @@ export async function prepareHostFs(h: LabHost, authorizedKeys: string): Promise
   if (!existsSync(path.join(etc, 'hostname'))) await writeFile(path.join(etc, 'hostname'), h.hostname + '\n');
 }
 
+/** A read-only bind mount of each existing directory onto itself (inside the host's private mount namespace only); a failure stops the host (set -e). */
+export function readOnlyBindSh(dirs: readonly string[]): string {
+  return `for d in ${dirs.map(q).join(' ')}; do if [ -d "$d" ] && [ ! -L "$d" ]; then mount --bind "$d" "$d"; mount -o remount,bind,ro "$d"; fi; done`;
+}
+
+/**
+ * Covers every `DEV/watchdog*` node with an empty read-only file (never opening the node: opening a watchdog arms it).
+ * An ns host shares this machine's kernel: a watchdog armed there would reset the machine. Nodes that appear after
+ * the host started (a watchdog driver loaded later) are not covered.
+ */
+export function hideWatchdogsSh(dev = '/dev', blank = NO_WATCHDOG): string {
+  return [
+    `: > ${q(blank)}`,
+    `chmod 0 ${q(blank)}`,
+    `for w in ${q(dev)}/watchdog*; do if [ -e "$w" ] || [ -L "$w" ]; then mount --bind ${q(blank)} "$w"; mount -o remount,bind,ro "$w"; fi; done`,
+  ].join('\n');
+}
+
 /**
  * The shell script run inside `unshare --mount --uts` before exec'ing sshd. It runs under `busybox sh`, whose
  * applets (hostname, mkdir, mount...) run without an exec each: that halves the start cost of a host.
@@ -96,6 +120,8 @@ export function hostSetupScript(h: LabHost, netCommands: string[] = []): string 
     ),
     `umount -l ${st}`,
     `rmdir ${st}`,
+    readOnlyBindSh([...READ_ONLY_DIRS, ...READ_ONLY_PKG_DIRS]),
+    hideWatchdogsSh(),
     'mkdir -m 0755 /run/sshd',
     'mkdir -m 1777 /run/lock',
     'mount -t tmpfs -o mode=1777,nosuid,nodev,size=256m cf-tmp /tmp',

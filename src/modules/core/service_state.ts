@@ -1,7 +1,7 @@
 // service_state: services the cluster starts itself (nfs, smb…) stopped and disabled at boot on every member (or started+enabled).
 import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
-import { parseSvc, startActions, stopActions, svcReadSh, type SvcState } from '../support/services.js';
+import { bootWord, maskedRefusal, noInitSystem, parseSvc, startActions, stopActions, svcReadSh, type SvcState } from '../support/services.js';
 
 const args = z
   .object({
@@ -21,6 +21,8 @@ export const serviceState = defineModule<Args, Map<string, SvcState>>({
     const changes: Change[] = [];
     const notes: string[] = [];
     const stop = ctx.args.state === 'stopped_disabled';
+    const noInit = noInitSystem(ctx.facts, ctx.args.names);
+    if (noInit) return { changes: [], refuse: noInit };
     for (const n of ctx.args.names) {
       const s = st.get(n);
       if (!s) return { changes: [], refuse: `could not read the state of service ${n}` };
@@ -28,8 +30,10 @@ export const serviceState = defineModule<Args, Map<string, SvcState>>({
         notes.push(stop ? `${n}: not installed (nothing to stop)` : `${n}: not installed`);
         continue;
       }
+      const masked = stop ? undefined : maskedRefusal(s);
+      if (masked) return { changes: [], refuse: masked };
       const actions = stop ? stopActions(s, ctx.facts) : startActions(s, ctx.facts);
-      if (actions.length) changes.push({ summary: `${n}: ${stop ? 'stop and disable at boot' : 'enable and start'} (${[s.active ? 'running' : 'stopped', s.enabled ? 'enabled' : 'disabled'].join(', ')} now)`, actions });
+      if (actions.length) changes.push({ summary: `${n}: ${stop ? 'stop and disable at boot' : 'enable and start'} (${[s.active ? 'running' : 'stopped', bootWord(s)].join(', ')} now)`, actions });
     }
     if (!stop && notes.length) return { changes, warnings: notes };
     return { changes, notes };

@@ -88,7 +88,7 @@ export const coreRows: Row[] = [
   // package
   { name: 'this machine has ipvsadm → nothing to do', module: pkg, args: { name: 'ipvsadm' }, sections: cap('package.ipvsadm-found.this-machine'), expect: { summaries: [] } },
   { name: 'missing on apt → install, refreshing the lists once on failure', module: pkg, args: { name: 'cf-no-such-package' }, sections: cap('package.missing.this-machine'),
-    expect: { summaries: ['install package cf-no-such-package (apt)'], scripts: ['export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends cf-no-such-package || { apt-get update && apt-get install -y --no-install-recommends cf-no-such-package; }'] } },
+    expect: { summaries: ['install package cf-no-such-package (apt)'], scripts: ['export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends cf-no-such-package -o \'Dpkg::Options::=--force-confdef\' -o \'Dpkg::Options::=--force-confold\' || { apt-get update && apt-get install -y --no-install-recommends cf-no-such-package -o \'Dpkg::Options::=--force-confdef\' -o \'Dpkg::Options::=--force-confold\'; }'] } },
   { name: 'missing, command name differs from the package (zypper)', module: pkg, args: { name: 'iproute2', command: 'ip' }, facts: { pkg: 'zypper' }, sections: cap('package.missing.this-machine'),
     expect: { summaries: ['install package iproute2 (zypper)'], scripts: ['zypper --non-interactive install iproute2'] } },
   { name: 'missing and no package manager → refused', module: pkg, args: { name: 'ipvsadm' }, facts: { pkg: 'none' }, sections: cap('package.missing.this-machine'), expect: { refuse: /^ipvsadm is missing and this host has no package manager clusterform knows .*: install ipvsadm by hand$/ } },

@@ -87,11 +87,11 @@ describe('kernel_module', () => {
 describe('package', () => {
   it('installs via the package manager only when the command is missing', () => {
     expect(planOf(pkg, { name: 'ipvsadm' }, { which: ok('/usr/sbin/ipvsadm\n') }).changes).toEqual([]);
-    const apt = planOf(pkg, { name: 'ipvsadm' }, { which: fail() });
+    const apt = planOf(pkg, { name: 'ipvsadm' }, { which: fail(), ro: ok('') });
     expect((apt.changes[0]!.actions[0] as any).script).toContain('apt-get install -y --no-install-recommends ipvsadm');
-    const dnf = planOf(pkg, { name: 'ipvsadm' }, { which: fail() }, { facts: { pkg: 'dnf' } });
+    const dnf = planOf(pkg, { name: 'ipvsadm' }, { which: fail(), ro: ok('') }, { facts: { pkg: 'dnf' } });
     expect((dnf.changes[0]!.actions[0] as any).script).toBe('dnf -y install ipvsadm');
-    expect(planOf(pkg, { name: 'ipvsadm' }, { which: fail() }, { facts: { pkg: 'none' } }).refuse).toMatch(/no package manager/);
+    expect(planOf(pkg, { name: 'ipvsadm' }, { which: fail(), ro: ok('') }, { facts: { pkg: 'none' } }).refuse).toMatch(/no package manager/);
   });
 });
 

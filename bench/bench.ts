@@ -1,22 +1,32 @@
 // clusterform benchmark (not a timed test): builds local labs and measures fresh `up`, no-op `up` and `plan`
 // wall time, SSH connections and remote commands per host, controller CPU and peak RSS.
 //
-//   npm run bench                                   # sizes 5,20,100 + the 5-host vm-director lab, 3 runs each
-//   node dist/bench/bench.js --sizes 5,20 --runs 3  # a subset
-//   node dist/bench/bench.js --sizes 5 --no-vm      # ns labs only
+//   npm run bench                                   # sizes 6,20,100 + the 5-host vm-director lab, 3 runs each
+//   node dist/bench/bench.js --sizes 6,20 --runs 3  # a subset
+//   node dist/bench/bench.js --sizes 6 --no-vm      # ns labs only
 //   node dist/bench/bench.js --sizes none --vm      # only the vm-director lab
+//   --no-ansible: without the Ansible comparison (run on the smallest ns lab when ansible-playbook is installed)
+//
+// Also measured, without a lab: start-up (`node -e 0` vs `clusterform --version` vs loading everything `up` needs)
+// and a 3,000-host inventory loaded, validated and rendered (bench/input.ts, 3 cold processes). Per ns lab and run,
+// right after the no-op: the OpenSSH floor (`ssh HOST true` to every measured host at once). Labs run under the
+// machine's lab lock (bench/lock.ts), held only while a lab exists.
 //
 // ns labs ("nsN"): N measured hosts = 2 HA members sharing a 2G lab disk + N-2 LVS-DR real servers, plus one ns
 // host as LVS director that every measured command leaves out with --limit (the director's IPVS tasks need a
 // kernel with ip_vs: a vm host). The vm lab ("vm5"): node1, node2, rs1, rs2 (ns) + a qemu director, full playbook.
 // Per run: (reset with `down --wipe-disks --yes` from the 2nd run on) -> fresh `up` -> no-op `up` -> `plan`.
 // Every lab this script creates is removed again at the end (also on failure or Ctrl-C).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadInventory } from '../src/inventory/load.js';
+import { acquireLabLock } from './lock.js';
+import { measureStartup, type StartupResult } from './startup.js';
+import { sshFloor } from './floor.js';
+import { channelCost, type ChannelCost } from './channel.js';
+import { ansibleVersion, newControlDir, runAnsible, writeAnsibleInventory, type AnsibleLab, type AnsibleRun } from './ansible.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/bench -> repo
 const CLI = join(ROOT, 'bin/clusterform.js');
@@ -25,9 +35,9 @@ const OUT = join(ROOT, 'bench/results/latest.json');
 const TIME = '/usr/bin/time';
 
 // ---------------------------------------------------------------- options
-interface Opts { sizes: number[]; runs: number; vm: boolean; keep: boolean; out: string }
+interface Opts { sizes: number[]; runs: number; vm: boolean; keep: boolean; out: string; ansible: boolean; startup: boolean }
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { sizes: [5, 20, 100], runs: 3, vm: true, keep: false, out: OUT };
+  const o: Opts = { sizes: [6, 20, 100], runs: 3, vm: true, keep: false, out: OUT, ansible: true, startup: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
@@ -36,19 +46,27 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--vm') o.vm = true;
     else if (a === '--no-vm') o.vm = false;
     else if (a === '--keep') o.keep = true;
+    else if (a === '--no-ansible') o.ansible = false;
+    else if (a === '--no-startup') o.startup = false;
     else if (a === '--out') o.out = resolve(val());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node dist/bench/bench.js [--sizes 5,20,100|none] [--runs 3] [--vm|--no-vm] [--keep] [--out FILE]\n');
+      process.stdout.write('usage: node dist/bench/bench.js [--sizes 6,20,100|none] [--runs 3] [--vm|--no-vm] [--no-ansible] [--no-startup] [--keep] [--out FILE]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
-  if (o.sizes.some((n) => !Number.isInteger(n) || n < 3 || n > 500)) throw new Error('--sizes: integers 3..500');
+  if (o.sizes.some((n) => !Number.isInteger(n) || n < 3 || n > 1000)) throw new Error('--sizes: integers 3..1000');
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs: integer >= 1');
   return o;
 }
 
 // ---------------------------------------------------------------- inventories
-interface Lab { key: string; name: string; inv: string; n: number; hosts: string[]; limit?: string; vm: boolean; addresses: Record<string, string> }
+interface Lab {
+  key: string; name: string; inv: string; n: number; hosts: string[]; limit?: string; vm: boolean; addresses: Record<string, string>;
+  /** the lab's SSH key and known_hosts (for the OpenSSH floor and Ansible) */
+  key_file: string; known_hosts: string;
+  /** what the Ansible playbook needs */
+  ansible: Omit<AnsibleLab, 'key' | 'knownHosts' | 'addresses' | 'hosts' | 'name'>;
+}
 
 /** Subnet per lab: 10.230.<4k>.0/22 (never used by the tests: 10.213/10.216/10.218/10.219). */
 function makeLab(n: number, vm: boolean, slot: number): Lab {
@@ -98,7 +116,15 @@ function makeLab(n: number, vm: boolean, slot: number): Lab {
   const inv = join(INV_DIR, `${name}.yaml`);
   writeFileSync(inv, lines.join('\n'));
   const measured = vm ? Object.keys(hosts) : Object.keys(hosts).filter((h) => h !== 'director');
-  return { key: vm ? `vm${n}` : `ns${n}`, name, inv, n, hosts: measured, limit: vm ? undefined : measured.join(','), vm, addresses: hosts };
+  const services = [
+    { name: 'HA-NFS', address: `10.230.${o2 + 3}.100`, sizeMiB: 1000, mountpoint: '/mnt/hanfs' },
+    { name: 'HA-SMB', address: `10.230.${o2 + 3}.101`, sizeMiB: 100, mountpoint: '/mnt/hasmb' },
+  ];
+  return {
+    key: vm ? `vm${n}` : `ns${n}`, name, inv, n, hosts: measured, limit: vm ? undefined : measured.join(','), vm, addresses: hosts,
+    key_file: join(INV_DIR, '.lab', name, 'id_ed25519'), known_hosts: join(INV_DIR, '.lab', name, 'known_hosts'),
+    ansible: { haMembers: ['node1', 'node2'], realServers: rs, sharedDisk: `/dev/disk/by-id/clusterform-${name}-shared`, vip, services },
+  };
 }
 
 // ---------------------------------------------------------------- running the CLI
@@ -157,6 +183,7 @@ async function measure(lab: Lab, kind: Sample['kind'], run: number): Promise<Sam
   let j: any = null;
   try { j = JSON.parse(p.stdout); } catch { /* keep null */ }
   const recap: any[] = j?.recap ?? [];
+  const changed: unknown = j?.changed ?? j?.would_change; // plan's JSON says would_change
   const problems: string[] = [];
   if (p.code !== 0) problems.push(`exit ${p.code}: ${p.stderr.trim().split('\n').slice(-5).join(' | ')}`);
   for (const h of recap) {
@@ -165,22 +192,22 @@ async function measure(lab: Lab, kind: Sample['kind'], run: number): Promise<Sam
   for (const e of (j?.events ?? []) as any[]) {
     if (e.type === 'task' && e.status === 'failed') problems.push(`${e.host}: ${e.task} failed: ${String(e.error?.message ?? '').slice(0, 300)}`);
   }
-  if ((kind === 'noop' || kind === 'plan') && j && j.changed !== 0) problems.push(`${kind} after a converged run: changed=${j.changed}`);
+  if ((kind === 'noop' || kind === 'plan') && j && changed !== 0) problems.push(`${kind} after a converged run: changed=${changed}`);
   if (recap.length !== lab.hosts.length) problems.push(`recap has ${recap.length} hosts, expected ${lab.hosts.length}`);
   const conns = recap.map((h) => h.stats?.connections).filter((x): x is number => typeof x === 'number');
   const cmds = recap.map((h) => h.stats?.commands).filter((x): x is number => typeof x === 'number');
   const s: Sample = {
     kind, run, code: p.code, wall_s: round(p.wallS, 3), engine_wall_s: typeof j?.wall_ms === 'number' ? j.wall_ms / 1000 : null,
     cpu_s: round(p.userS + p.sysS, 2), user_s: p.userS, sys_s: p.sysS, rss_mb: round(p.rssMB, 1), load1: p.load1,
-    changed: typeof j?.changed === 'number' ? j.changed : null,
+    changed: typeof changed === 'number' ? changed : null,
     conns_per_host: conns.length ? { min: Math.min(...conns), max: Math.max(...conns) } : null,
     cmds_per_host: cmds.length ? { min: Math.min(...cmds), max: Math.max(...cmds), mean: round(cmds.reduce((a, b) => a + b, 0) / cmds.length, 2) } : null,
     hosts: recap.length, problems,
     slowest_tasks: ((j?.events ?? []) as any[]).filter((e) => e.type === 'task')
-      .map((e) => ({ host: e.host, task: e.task, module: e.module, ms: e.durationMs as number }))
+      .map((e) => ({ host: e.host, task: e.task, module: e.module, ms: (e.duration_ms ?? e.durationMs) as number }))
       .sort((a, b) => b.ms - a.ms).slice(0, 8),
     changed_tasks: kind === 'noop' || kind === 'plan'
-      ? ((j?.events ?? []) as any[]).filter((e) => e.type === 'task' && e.status === 'changed')
+      ? ((j?.events ?? []) as any[]).filter((e) => e.type === 'task' && (e.status === 'changed' || e.status === 'would_change'))
         .map((e) => `${e.host}: ${e.task} (${e.changes?.[0]?.summary ?? ''})`).slice(0, 20)
       : [],
   };
@@ -211,10 +238,18 @@ interface LabResult {
   cmds_per_host: Record<'fresh' | 'noop' | 'plan', { min: number; max: number; mean: number } | null>;
   cpu_s: Record<'fresh' | 'noop' | 'plan', ReturnType<typeof mmm>>;
   peak_rss_mb: number | null; load1: { min: number; max: number } | null;
+  /** OpenSSH floor: `ssh HOST true` to every measured host at once, right after each no-op */
+  floor_s: ReturnType<typeof mmm>;
+  /** run 1: a round trip with a new exec channel vs a message through one held shell (median ms, every host at once) */
+  channel: ChannelCost | null;
+  /** the same work with Ansible on this lab (fresh: no ControlPersist master yet; no-op: right after, masters kept) */
+  ansible: { version: string; fresh_s: ReturnType<typeof mmm>; noop_s: ReturnType<typeof mmm>; runs: AnsibleRun[] } | null;
   samples: Sample[]; problems: string[];
 }
 
-function summarize(lab: Lab, samples: Sample[], labUp: Proc | null, labDownS: number | null): LabResult {
+interface Extra { channel?: ChannelCost; floor: number[]; ansible: { version: string; fresh: AnsibleRun[]; noop: AnsibleRun[] } | null; problems: string[] }
+
+function summarize(lab: Lab, samples: Sample[], labUp: Proc | null, labDownS: number | null, x: Extra): LabResult {
   const of = (k: Sample['kind']) => samples.filter((s) => s.kind === k && s.problems.length === 0);
   const cmdAgg = (k: Sample['kind']) => {
     const xs = of(k).map((s) => s.cmds_per_host).filter((x): x is NonNullable<typeof x> => !!x);
@@ -235,60 +270,122 @@ function summarize(lab: Lab, samples: Sample[], labUp: Proc | null, labDownS: nu
     cpu_s: { fresh: mmm(of('fresh').map((s) => s.cpu_s)), noop: mmm(of('noop').map((s) => s.cpu_s)), plan: mmm(of('plan').map((s) => s.cpu_s)) },
     peak_rss_mb: measured.length ? Math.max(...measured.map((s) => s.rss_mb).filter(Number.isFinite)) : null,
     load1: loads.length ? { min: round(Math.min(...loads), 2), max: round(Math.max(...loads), 2) } : null,
-    samples, problems: samples.flatMap((s) => s.problems.map((p) => `run ${s.run} ${s.kind}: ${p}`)),
+    floor_s: mmm(x.floor),
+    channel: x.channel ?? null,
+    ansible: x.ansible && {
+      version: x.ansible.version,
+      fresh_s: mmm(x.ansible.fresh.filter((r) => !r.problems.length).map((r) => r.wall_s)),
+      noop_s: mmm(x.ansible.noop.filter((r) => !r.problems.length).map((r) => r.wall_s)),
+      runs: [...x.ansible.fresh, ...x.ansible.noop],
+    },
+    samples, problems: [...samples.flatMap((s) => s.problems.map((p) => `run ${s.run} ${s.kind}: ${p}`)), ...x.problems],
   };
 }
 
 function table(rs: LabResult[]): string {
-  const head = ['lab', 'hosts', 'fresh up s (min/med/max)', 'no-op up s (min/med/max)', 'plan s (min/med/max)', 'conns/host', 'cmds/host no-op', 'cmds/host fresh', 'CPU s fresh / no-op (med)', 'peak RSS MB', 'lab SSH-ready s', 'load1'];
+  const head = ['lab', 'hosts', 'fresh up s (min/med/max)', 'no-op up s (min/med/max)', 'plan s (min/med/max)', 'OpenSSH floor s (med)', 'Ansible fresh / no-op s (med)', 'conns/host', 'cmds/host no-op', 'cmds/host fresh', 'CPU s fresh / no-op (med)', 'peak RSS MB', 'lab SSH-ready s', 'load1'];
   const rows = rs.map((r) => [
-    r.lab, String(r.hosts_measured), fmtMMM(r.fresh_s), fmtMMM(r.noop_s), fmtMMM(r.plan_s), fmtRange(r.conns_per_host),
+    r.lab, String(r.hosts_measured), fmtMMM(r.fresh_s), fmtMMM(r.noop_s), fmtMMM(r.plan_s), r.floor_s ? r.floor_s.median.toFixed(2) : '–',
+    r.ansible ? `${r.ansible.fresh_s?.median.toFixed(2) ?? '?'} / ${r.ansible.noop_s?.median.toFixed(2) ?? '?'}` : '–', fmtRange(r.conns_per_host),
     fmtRange(r.cmds_per_host.noop), r.cmds_per_host.fresh ? `${fmtRange(r.cmds_per_host.fresh)} (avg ${r.cmds_per_host.fresh.mean})` : '?',
     `${r.cpu_s.fresh?.median ?? '?'} / ${r.cpu_s.noop?.median ?? '?'}`, r.peak_rss_mb === null ? '?' : r.peak_rss_mb.toFixed(0),
     r.lab_ssh_ready_ms === null ? '?' : (r.lab_ssh_ready_ms / 1000).toFixed(1), r.load1 ? `${r.load1.min.toFixed(1)}–${r.load1.max.toFixed(1)}` : '?',
   ]);
+  return mdTable(head, rows);
+}
+
+function mdTable(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-/** The issue's targets, checked against the results (medians for times). */
-function targets(rs: LabResult[]): { target: string; value: string; met: boolean | null }[] {
-  const out: { target: string; value: string; met: boolean | null }[] = [];
-  const ns = (n: number) => rs.find((r) => r.lab === `ns${n}`);
-  const chk = (target: string, r: LabResult | undefined, v: number | null | undefined, lim: number, unit = 's') => {
-    if (!r) return;
-    out.push({ target, value: v === null || v === undefined ? '?' : `${v.toFixed(2)} ${unit}`, met: v === null || v === undefined ? null : v <= lim });
-  };
-  chk('no-op re-run <= 1 s, 5 hosts (median)', ns(5), ns(5)?.noop_s?.median, 1);
-  chk('no-op re-run <= 1 s, 5 hosts incl. vm director (median)', rs.find((r) => r.lab === 'vm5'), rs.find((r) => r.lab === 'vm5')?.noop_s?.median, 1);
-  chk('no-op re-run <= 3 s, 100 hosts (median)', ns(100), ns(100)?.noop_s?.median, 3);
-  chk('fresh build <= 3 s, 5 ns hosts (median)', ns(5), ns(5)?.fresh_s?.median, 3);
-  chk('fresh build <= 10 s, 100 hosts (median)', ns(100), ns(100)?.fresh_s?.median, 10);
+interface InputResult { hosts: number; load_ms: number; render_ms: number; total_ms: number; cpu_ms: number }
+interface Target { target: string; measured: string; against: string; ratio: string; met: boolean | null }
+
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
+const fmtX = (r: number | null) => (r === null ? '–' : `${r.toFixed(2)}×`);
+const sec = (v: number | null | undefined) => (v === null || v === undefined ? '?' : `${v.toFixed(2)} s`);
+
+/** The issue's targets (#17), each with the measured value, what it is compared to, and pass/miss (medians). */
+function targets(rs: LabResult[], input: InputResult | null, start: StartupResult | null, ansible: string | undefined): Target[] {
+  const out: Target[] = [];
+  const add = (target: string, measured: string, against: string, r: number | null, met: boolean | null) => out.push({ target, measured, against, ratio: fmtX(r), met });
+  if (input) add('input: 3,000-host inventory loads, validates, renders every task (cold process) <= 1 s', `${input.total_ms} ms (cpu ${input.cpu_ms} ms)`, '1 s', null, input.total_ms <= 1000);
+  if (start) {
+    const v = ratio(start.version_ms, start.node_ms), u = ratio(start.up_load_ms, start.node_ms);
+    add('start-up: clusterform --version <= 1.5x node -e 0', `${start.version_ms} ms`, `node -e 0: ${start.node_ms} ms`, v, v === null ? null : v <= 1.5);
+    add('start-up: loading the CLI for up <= 2x node -e 0', `${start.up_load_ms} ms`, `node -e 0: ${start.node_ms} ms`, u, u === null ? null : u <= 2);
+  }
+  const ns = rs.filter((r) => r.lab.startsWith('ns')).sort((a, b) => a.hosts_measured - b.hosts_measured);
+  for (const r of ns) {
+    const q = ratio(r.noop_s?.median, r.floor_s?.median);
+    add(`no-op up at the floor, ${r.hosts_measured} hosts: <= 1.3x OpenSSH floor`, sec(r.noop_s?.median), `ssh HOST true x${r.hosts_measured}: ${sec(r.floor_s?.median)}`, q, q === null ? null : q <= 1.3);
+  }
   for (const r of rs) {
     const c = r.conns_per_host;
-    out.push({ target: `exactly 1 SSH connection per host per run (${r.lab})`, value: fmtRange(c), met: c ? c.min === 1 && c.max === 1 : null });
+    add(`one SSH connection per host (${r.lab})`, fmtRange(c), '1', null, c ? c.min === 1 && c.max === 1 : null);
     const n = r.cmds_per_host.noop;
-    out.push({ target: `no-op run <= 3 remote commands per host (${r.lab})`, value: fmtRange(n), met: n ? n.max <= 3 : null });
+    add(`one held remote shell per host: exec channels per host in a no-op (${r.lab})`, fmtRange(n), '1', null, n ? n.max <= 1 : null);
   }
-  chk('controller peak RSS <= 300 MB at 100 hosts', ns(100), ns(100)?.peak_rss_mb, 300, 'MB');
-  // linear growth: seconds per host must not grow with N (compare the largest with the smallest ns lab)
-  const nss = rs.filter((r) => !r.name.startsWith('benchvm')).sort((a, b) => a.hosts_measured - b.hosts_measured);
-  if (nss.length >= 2) {
-    const a = nss[0]!, b = nss[nss.length - 1]!;
-    for (const k of ['fresh_s', 'noop_s', 'plan_s'] as const) {
-      const ma = a[k]?.median, mb = b[k]?.median;
-      if (ma === undefined || mb === undefined) continue;
-      const ratio = mb / ma, hostRatio = b.hosts_measured / a.hosts_measured;
-      out.push({ target: `${k.replace('_s', '')} wall grows no worse than linearly (${a.lab}->${b.lab})`, value: `x${ratio.toFixed(2)} time for x${hostRatio.toFixed(0)} hosts`, met: ratio <= hostRatio });
+  for (const r of ns) {
+    if (!r.channel || !r.cmds_per_host.noop) continue;
+    const saved = (r.channel.exec_ms - r.channel.message_ms) * (r.cmds_per_host.noop.max - 1) / 1000;
+    add(`held shell (${r.lab}): a round trip as a message instead of a new exec channel`, `exec ${r.channel.exec_ms} ms vs message ${r.channel.message_ms} ms`,
+      `no-op would save ~${saved.toFixed(3)} s per host in sequence`, ratio(r.channel.exec_ms, r.channel.message_ms), null);
+  }
+  const a = ns.find((r) => r.ansible);
+  if (a?.ansible) {
+    const f = ratio(a.ansible.fresh_s?.median, a.fresh_s?.median), n = ratio(a.ansible.noop_s?.median, a.noop_s?.median);
+    add(`against Ansible, fresh (${a.lab}): >= 15x faster`, sec(a.fresh_s?.median), `${a.ansible.version}: ${sec(a.ansible.fresh_s?.median)}`, f, f === null ? null : f >= 15);
+    add(`against Ansible, no-op (${a.lab}): >= 25x faster`, sec(a.noop_s?.median), `${a.ansible.version}: ${sec(a.ansible.noop_s?.median)}`, n, n === null ? null : n >= 25);
+  } else add('against Ansible', 'not run', ansible ?? 'ansible-playbook is not installed', null, null);
+  add('pyinfra', 'not run', 'no Debian package (apt-cache: no pyinfra / python3-pyinfra in bookworm); not on npm', null, null);
+  for (const r of ns) {
+    const slow = r.samples.filter((x) => x.kind === 'fresh').flatMap((x) => x.slowest_tasks).sort((p, q) => q.ms - p.ms).slice(0, 3);
+    const mods = [...new Set(slow.map((t) => t.module))];
+    add(`fresh build: only partitioning and mkfs are slow steps (${r.lab}, 3 slowest tasks)`, slow.map((t) => `${t.module} ${(t.ms / 1000).toFixed(2)} s`).join(', ') || '?', 'disk_layout, filesystem', null,
+      slow.length ? mods.every((m) => m === 'disk_layout' || m === 'filesystem' || m === 'partition_table') : null);
+  }
+  const big = ns[ns.length - 1], hundred = ns.find((r) => r.hosts_measured === 100);
+  if (hundred) add('scale: controller peak RSS <= 400 MB (100 hosts)', `${hundred.peak_rss_mb?.toFixed(0) ?? '?'} MB`, '400 MB', null, hundred.peak_rss_mb === null ? null : hundred.peak_rss_mb <= 400);
+  if (big && hundred && big !== hundred) {
+    for (const k of ['fresh_s', 'noop_s'] as const) {
+      const per100 = (hundred[k]?.median ?? NaN) / hundred.hosts_measured, perBig = (big[k]?.median ?? NaN) / big.hosts_measured;
+      add(`scale: ${k === 'fresh_s' ? 'fresh' : 'no-op'} time per host at ${big.hosts_measured} hosts <= at 100`, `${(perBig * 1000).toFixed(1)} ms/host`, `${(per100 * 1000).toFixed(1)} ms/host`, perBig / per100, perBig <= per100);
     }
-  }
+    add(`scale: controller peak RSS <= 400 MB (${big.hosts_measured} hosts)`, `${big.peak_rss_mb?.toFixed(0) ?? '?'} MB`, '400 MB', null, big.peak_rss_mb === null ? null : big.peak_rss_mb <= 400);
+  } else add('scale: 1,000 hosts', 'not run', 'run with --sizes 100,1000', null, null);
   return out;
 }
 
+function targetTable(ts: Target[]): string {
+  return mdTable(['target', 'measured', 'compared to', 'ratio', ''], ts.map((t) => [t.target, t.measured, t.against, t.ratio, t.met === null ? '–' : t.met ? 'pass' : 'MISS']));
+}
+
 // ---------------------------------------------------------------- main
-async function benchLab(lab: Lab, runs: number, keep: boolean): Promise<LabResult> {
+/** Ansible's fresh and no-op runs on the lab (cleared of clusterform's work first, its own work undone after). */
+async function ansibleRun(lab: Lab, run: number, version: string, x: NonNullable<Extra['ansible']>, problems: string[]): Promise<void> {
+  const inventory = writeAnsibleInventory({ ...lab.ansible, name: lab.name, hosts: lab.hosts, addresses: lab.addresses, key: lab.key_file, knownHosts: lab.known_hosts });
+  const dir = join(ROOT, 'bench/ansible');
+  const cfg = join(dir, 'ansible.cfg');
+  await measure(lab, 'reset', run); // bare hosts (clusterform's down --wipe-disks), as for clusterform's fresh build
+  const cp = newControlDir();
+  const forks = lab.hosts.length;
+  const fresh = await runAnsible(join(dir, 'site.yml'), inventory, forks, cp, cfg);
+  const noop = await runAnsible(join(dir, 'site.yml'), inventory, forks, cp, cfg);
+  if (fresh.changed === 0 && !fresh.problems.length) fresh.problems.push('fresh run changed nothing');
+  if (noop.changed !== 0) noop.problems.push(`no-op changed ${noop.changed} tasks`);
+  x.fresh.push(fresh); x.noop.push(noop);
+  const reset = await runAnsible(join(dir, 'reset.yml'), inventory, forks, cp, cfg);
+  for (const [k, r] of [['fresh', fresh], ['noop', noop], ['reset', reset]] as const) if (r.problems.length) problems.push(`run ${run} ansible ${k}: ${r.problems.join('; ')}`);
+  log(`  ${lab.key} run ${run} ansible (${version}): fresh ${fresh.wall_s.toFixed(2)} s (changed ${fresh.changed}), no-op ${noop.wall_s.toFixed(2)} s (changed ${noop.changed})`);
+}
+
+async function benchLab(lab: Lab, runs: number, keep: boolean, ansible: string | undefined): Promise<LabResult> {
   log(`\n== ${lab.key}: ${lab.inv} (${lab.hosts.length} measured hosts${lab.limit ? ', director left out with --limit' : ''})`);
   const samples: Sample[] = [];
+  const x: Extra = { floor: [], ansible: ansible ? { version: ansible, fresh: [], noop: [] } : null, problems: [] };
   let labUp: Proc | null = null, labDownS: number | null = null;
+  const release = await acquireLabLock(log);
   try {
     labUp = await cli(['lab', 'up', lab.inv], 3600);
     const ready = /SSH-ready in (\d+) ms/.exec(labUp.stdout + labUp.stderr)?.[0];
@@ -299,7 +396,9 @@ async function benchLab(lab: Lab, runs: number, keep: boolean): Promise<LabResul
       for (const k of ['fresh', 'noop', 'plan'] as const) {
         if (interrupted) break;
         samples.push(await measure(lab, k, run));
+        if (k === 'noop' && !lab.vm) await floorRun(lab, run, x);
       }
+      if (x.ansible && !interrupted) await ansibleRun(lab, run, x.ansible.version, x.ansible, x.problems);
     }
   } finally {
     if (!keep) {
@@ -307,28 +406,47 @@ async function benchLab(lab: Lab, runs: number, keep: boolean): Promise<LabResul
       labDownS = round(d.wallS, 2);
       log(`  lab down: ${d.wallS.toFixed(1)} s${d.code ? ` (exit ${d.code}: ${(d.stdout + d.stderr).slice(-1000)})` : ''}`);
     }
+    release();
   }
-  return summarize(lab, samples, labUp, labDownS);
+  return summarize(lab, samples, labUp, labDownS, x);
 }
 
-/** No lab: load and validate a generated 3,000-host inventory in this process (input positions are linear). */
-function measureInventoryLoad(n = 3000): { hosts: number; ms: number } {
-  const lines = ['cluster: load', 'hosts:'];
-  for (let i = 0; i < n; i++) lines.push(`  h${i}: { address: 10.231.${i >> 8}.${i & 255} }`);
-  lines.push('lvs:', '  directors: [h0]', '  vip: 10.232.0.1', '  virtual_services:', '    - { protocol: tcp, port: 80, scheduler: wlc }', '  real_servers:');
-  for (let i = 1; i < n; i++) lines.push(`    - { host: h${i} }`);
-  const text = lines.join('\n') + '\n';
-  const t = performance.now();
-  const inv = loadInventory(join(tmpdir(), 'bench-load.yaml'), text);
-  return { hosts: inv.hosts.length, ms: round(performance.now() - t, 1) };
+/** The OpenSSH floor once, right after a no-op (the same hosts, the same machine load). */
+async function floorRun(lab: Lab, run: number, x: Extra): Promise<void> {
+  try {
+    const s = await sshFloor(lab.hosts.map((h) => ({ address: lab.addresses[h]!, key: lab.key_file, knownHosts: lab.known_hosts })));
+    x.floor.push(s);
+    log(`  ${lab.key} run ${run} floor ${s.toFixed(2)} s (ssh HOST true to ${lab.hosts.length} hosts at once)`);
+    if (run === 1) {
+      x.channel = await channelCost(lab.hosts.map((h) => ({ name: h, address: lab.addresses[h]!, key: lab.key_file, knownHosts: lab.known_hosts })));
+      log(`  ${lab.key} channel: handshake ${x.channel.handshake_ms} ms, exec channel round trip ${x.channel.exec_ms} ms, held-shell message ${x.channel.message_ms} ms`);
+    }
+  } catch (e: any) {
+    x.problems.push(`run ${run} floor: ${e?.message ?? e}`);
+  }
+}
+
+/** No lab: bench/input.ts in 3 cold processes (load, validate and render a 3,000-host inventory); the median run. */
+function measureInput(n = 3000, runs = 3): InputResult | null {
+  const xs: InputResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/bench/input.js'), String(n)], { encoding: 'utf8', timeout: 600_000 });
+    if (r.status !== 0) { log(`input: ${r.stderr.slice(-2000)}`); return null; }
+    xs.push(JSON.parse(r.stdout));
+  }
+  xs.sort((a, b) => a.total_ms - b.total_ms);
+  return xs[Math.floor(xs.length / 2)]!;
 }
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const inventoryLoad = measureInventoryLoad();
-  log(`load ${inventoryLoad.hosts.toLocaleString('en')}-host inventory: ${inventoryLoad.ms} ms`);
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing: apt-get install time`);
   if (!existsSync(join(ROOT, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: npm run build');
+  const input = measureInput();
+  log(`input: ${input ? `${input.hosts.toLocaleString('en')}-host inventory loaded ${input.load_ms} ms + rendered ${input.render_ms} ms; process ${input.total_ms} ms, cpu ${input.cpu_ms} ms` : 'failed'}`);
+  const start = o.startup ? measureStartup(CLI) : null;
+  if (start) log(`start-up (median of ${start.runs}): node -e 0 ${start.node_ms} ms, --version ${start.version_ms} ms, up loading ${start.up_load_ms} ms`);
+  const ansible = o.ansible ? ansibleVersion() : undefined;
   const onSig = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
@@ -338,28 +456,28 @@ async function main() {
   process.on('SIGTERM', onSig);
   const labs: Lab[] = o.sizes.map((n, i) => makeLab(n, false, i));
   if (o.vm) labs.push(makeLab(5, true, 63));
+  const smallest = Math.min(...o.sizes);
   const started = new Date().toISOString();
   const results: LabResult[] = [];
   let error: string | undefined;
   for (const lab of labs) {
     if (interrupted) break;
     try {
-      results.push(await benchLab(lab, o.runs, o.keep));
+      results.push(await benchLab(lab, o.runs, o.keep, !lab.vm && lab.n === smallest ? ansible : undefined));
     } catch (e: any) {
       error = `${lab.key}: ${e?.message ?? e}`;
       log(`bench: ${error}`);
     }
   }
-  const tgt = targets(results);
+  const tgt = targets(results, input, start, o.ansible ? ansible : 'not asked (--no-ansible)');
   const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, mem_gb: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: readFileSync('/proc/version', 'utf8').split(' ')[2] };
   mkdirSync(dirname(o.out), { recursive: true });
-  writeFileSync(o.out, JSON.stringify({ started, finished: new Date().toISOString(), machine, options: o, error, interrupted, targets: tgt, inventory_load: inventoryLoad, results }, null, 2) + '\n');
+  writeFileSync(o.out, JSON.stringify({ started, finished: new Date().toISOString(), machine, options: o, error, interrupted, targets: tgt, input, startup: start, results }, null, 2) + '\n');
   const md = [
-    table(results), '',
-    `load ${inventoryLoad.hosts.toLocaleString('en')}-host inventory (no lab): ${inventoryLoad.ms} ms`, '',
-    'targets:', ...tgt.map((t) => `- ${t.met === null ? '?' : t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`),
+    targetTable(tgt), '',
+    table(results),
     ...results.filter((r) => r.problems.length).map((r) => `\n${r.lab} problems:\n  ${r.problems.join('\n  ')}`),
-    `\nmachine: ${machine.cpus} cores ${machine.cpu_model}, ${machine.mem_gb} GB, node ${machine.node}, kernel ${machine.kernel}; written ${o.out}`,
+    `\nmachine: ${machine.cpus} cores ${machine.cpu_model}, ${machine.mem_gb} GB, node ${machine.node}, kernel ${machine.kernel}; load1 ${loadavg()[0]!.toFixed(1)} at the end (shared with other work: ratios are measured side by side in the same run); written ${o.out}`,
   ].join('\n');
   process.stdout.write(md + '\n');
   if (error || interrupted || results.some((r) => r.problems.length)) process.exitCode = 1;

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import type { Inventory } from '../inventory/load.js';
 import { deviceNumbers } from '../modules/support/disks.js';
 import { partitionDevice } from '../disk/layout.js';
+import { GRAPH_FORMATS } from './option-values.js';
 
 export interface GNode { id: string; label: string; shape: 'host' | 'vip' | 'disk' | 'part' }
 export interface GEdge { from: string; to: string; label?: string; dashed?: boolean }
@@ -106,7 +107,7 @@ export function svg(t: Topology, dotBin = 'dot'): string {
   return r.stdout;
 }
 
-export const GRAPH_FORMATS = ['mermaid', 'dot', 'svg'] as const;
+export { GRAPH_FORMATS };
 
 export function renderGraph(inv: Inventory, format: (typeof GRAPH_FORMATS)[number]): string {
   const t = topology(inv);

@@ -1,37 +1,10 @@
-// Option values checked as commander parses them (a bad value is a usage error: exit 2 with the command's help),
-// and -e extra variables read into one mapping.
-import { InvalidArgumentError } from 'commander';
+// -e extra variables read into one mapping (the option value parsers are in option-values.ts, re-exported here).
 import { resolve } from 'node:path';
 import { isMap } from 'yaml';
 import { InputError, loadYamlFile } from '../util/input.js';
 import { parse as parseYaml } from 'yaml';
 
-/** An integer option within [min, max]. */
-export function intInRange(min: number, max: number): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`"${v}" is not a whole number (${min}..${max}).`);
-    const n = Number(v);
-    if (n < min || n > max) throw new InvalidArgumentError(`${n} is out of range (${min}..${max}).`);
-    return n;
-  };
-}
-
-/** A repeatable list option: `--tags a,b --tags c` → [a, b, c]. */
-export function commaList(v: string, prev: string[] | undefined): string[] {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!items.length) throw new InvalidArgumentError('an empty list.');
-  return [...(prev ?? []), ...items];
-}
-
-/** A repeatable option collected as written. */
-export function collect(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), v];
-}
-
-/** `--wait-lock` alone: 600 s; `--wait-lock N`: N seconds; absent: 0 (fail fast). */
-export function waitLockSeconds(v: number | boolean | undefined): number {
-  return v === undefined || v === false ? 0 : v === true ? 600 : v;
-}
+export { collect, commaList, intInRange, waitLockSeconds } from './option-values.js';
 
 const EXTRA = '--extra-vars';
 

@@ -13,7 +13,24 @@ export function extraVarProblem(name: string): string | undefined {
   return undefined;
 }
 
-export function renderContext(inv: Inventory, host: HostEntry, facts: Facts): Record<string, unknown> {
+/** The parts of the context that are the same for every host (lists of every host): built once per render pass. */
+export interface SharedContext {
+  hosts: { name: string; address: string }[];
+  hosts_entries: { address: string; names: string[] }[];
+  haMembers: Set<string>;
+}
+
+/** The inventory-wide part of the context, with the hosts' addresses as they are now. */
+export function sharedContext(inv: Inventory): SharedContext {
+  return {
+    hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address })),
+    hosts_entries: inv.hosts.map((h) => ({ address: h.address, names: [h.name] })),
+    haMembers: new Set(inv.groups.ha_members ?? []),
+  };
+}
+
+/** `shared`: sharedContext(inv), computed once for many hosts (the lists are then the same objects on every host). */
+export function renderContext(inv: Inventory, host: HostEntry, facts: Facts, shared: SharedContext = sharedContext(inv)): Record<string, unknown> {
   const raw = inv.raw;
   const extra = inv.extraVars ?? {};
   return {
@@ -21,9 +38,9 @@ export function renderContext(inv: Inventory, host: HostEntry, facts: Facts): Re
     cluster: inv.cluster,
     inventory: raw,
     groups: inv.groups,
-    hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address })),
-    hosts_entries: inv.hosts.map((h) => ({ address: h.address, names: [h.name] })),
-    host: { name: host.name, address: host.address, vars: host.vars, is_ha_member: inv.groups.ha_members!.includes(host.name) },
+    hosts: shared.hosts,
+    hosts_entries: shared.hosts_entries,
+    host: { name: host.name, address: host.address, vars: host.vars, is_ha_member: shared.haMembers.has(host.name) },
     facts,
     vars: { ...host.vars, ...extra },
     boot: raw.boot ?? null,

@@ -51,15 +51,17 @@ export function resolveRunTargets(inv: Inventory, plays: PlaySpec[], limit = 'al
     if (r.unknown.length) throw new InputError([{ file: p.where.file, line: p.where.line, col: p.where.col, path: 'hosts', message: `play "${p.name}": no host or group named ${r.unknown.join(', ')}` }]);
     return r.hosts;
   });
-  const playHosts = playMembers.map((m) => m.filter((h) => targets.includes(h)));
-  const needed = inv.hosts.filter((h) => playHosts.some((l) => l.includes(h.name)));
+  const limited = new Set(targets);
+  const playHosts = playMembers.map((m) => m.filter((h) => limited.has(h)));
+  const inSomePlay = new Set(playHosts.flat());
+  const needed = inv.hosts.filter((h) => inSomePlay.has(h.name));
   return { targets, playMembers, playHosts, needed };
 }
 
 /** Every connected host's tasks with its real facts; bad arguments close every host and stop the run (exit 2). */
 async function renderConnected(renderer: Renderer, states: Map<string, HostState>): Promise<Map<string, HostTasks>> {
-  const rendered = new Map<string, HostTasks>();
-  for (const st of states.values()) if (st.alive) rendered.set(st.name, renderer.host(st.session.entry, st.session.facts));
+  const alive = [...states.values()].filter((st) => st.alive);
+  const rendered = renderer.hosts(alive.map((st) => ({ entry: st.session.entry, facts: st.session.facts })));
   const issues = renderer.takeIssues();
   if (issues.length) {
     await closeAll(states);

@@ -142,6 +142,43 @@ function compiled(s: string): (ctx: unknown) => string {
   return t;
 }
 
+/** Block helpers that keep the context (paths inside them still start at the context's top-level names). */
+const SAME_CONTEXT_BLOCKS = new Set(['if', 'unless']);
+
+/**
+ * The context's top-level names a template reads (helper names included), or null when what it reads is not known
+ * from its text alone (`this`, `../`, `@data`, blocks that change the context such as #each and #with).
+ */
+export function templateRoots(src: string): string[] | null {
+  const roots = new Set<string>();
+  let known = true;
+  walk(hb.parse(src), (n) => {
+    if (n.type === 'BlockStatement' && !SAME_CONTEXT_BLOCKS.has(String((n.path as HbNode).original))) known = false;
+    if (n.type === 'PartialStatement' || n.type === 'PartialBlockStatement' || n.type === 'DecoratorBlock' || n.type === 'Decorator') known = false;
+    if (n.type !== 'PathExpression') return;
+    const parts = n.parts as string[];
+    if (n.data || (n.depth as number) > 0 || parts.length === 0 || n.this) known = false;
+    else roots.add(parts[0]!);
+  });
+  return known ? [...roots] : null;
+}
+
+/** Per template: what it read and rendered last time; the same values (the same objects) render the same text. */
+const lastRender = new Map<string, { roots: string[] | null; values?: unknown[]; out?: string }>();
+
+/** `t(ctx)`, or the last result when every top-level value the template reads is the same as then (many hosts share them). */
+function renderMemo(s: string, t: (ctx: unknown) => string, ctx: unknown): string {
+  let m = lastRender.get(s);
+  if (!m) { m = { roots: templateRoots(s) }; lastRender.set(s, m); }
+  if (!m.roots || typeof ctx !== 'object' || ctx === null) return t(ctx);
+  const c = ctx as Record<string, unknown>;
+  const values = m.roots.map((r) => (Object.hasOwn(c, r) ? c[r] : undefined));
+  if (m.values && m.values.length === values.length && m.values.every((v, i) => v === values[i])) return m.out!;
+  const out = t(ctx);
+  m.values = values; m.out = out;
+  return out;
+}
+
 /** Render one string. A string that is just `{{path}}` yields the value itself (a list stays a list). */
 export function renderValue(s: string, ctx: unknown): unknown {
   if (!s.includes('{{')) return s;
@@ -149,7 +186,7 @@ export function renderValue(s: string, ctx: unknown): unknown {
   const m = NATIVE.exec(s);
   if (m) return lookup(ctx, m[1]!);
   try {
-    return t(ctx);
+    return renderMemo(s, t, ctx);
   } catch (e) {
     throw new RenderError((e as Error).message.replace(/ in \[object Object\]/, '').split('\n')[0]!);
   }

@@ -4,7 +4,7 @@ import { factsScript, parseFacts, type Facts } from '../facts/facts.js';
 import type { HostEntry } from '../inventory/load.js';
 import type { ExecResult, HeldCommand, PromptAnswer, Transport } from '../transport/types.js';
 import { q } from '../util/shell.js';
-import { applyScript, nonce, parseProbe, probeScript } from './script.js';
+import { applyScript, nonce, parseProbe, probeScript, scriptForLog } from './script.js';
 import type { Action, ProbeResult } from './types.js';
 
 export class LockedError extends Error {
@@ -68,7 +68,7 @@ export class HostSession {
     // into a private temp file that is run with stdin closed.
     const big = Buffer.byteLength(script) > 60_000;
     const w = this.wrap(big ? 'umask 077; __cfs=$(mktemp) || exit 1; cat > "$__cfs" || exit 1; sh "$__cfs" </dev/null; __rc=$?; rm -f "$__cfs"; exit $__rc' : script);
-    this.opts.log?.(`[${this.name}] $ ${script.length > 2000 ? script.slice(0, 2000) + ' …' : script}`);
+    if (this.opts.log) { const shown = scriptForLog(script); this.opts.log(`[${this.name}] $ ${shown.length > 2000 ? shown.slice(0, 2000) + ' …' : shown}`); }
     const r = await this.transport.exec(w.command, { stdin: big ? script : undefined, answer: w.answer, timeoutMs });
     this.opts.log?.(`[${this.name}] → exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.stderr.trim() ? '\n' + r.stderr.trimEnd() : ''}`);
     return r;

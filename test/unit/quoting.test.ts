@@ -83,7 +83,7 @@ describe('ip_address: an interface name read from the host is passed literally',
   });
 
   it('a plain device still gets its ifupdown stanza, whose hooks run ip with exact arguments', () => {
-    const p = plan(ipAddress, { address: '10.213.0.200', prefix: 32, label: 'lo:0' }, { addr: ok('device=lo\n@@link\n1: lo: <LOOPBACK,UP>\n'), persist: ok('dir\nmissing\n') });
+    const p = plan(ipAddress, { address: '10.213.0.200', prefix: 32, label: 'lo:0' }, { addr: ok('device=lo\n@@link\n1: lo: <LOOPBACK,UP>\n'), netstack: ok('systemd\nunit networking active enabled\ninterfaces\ninterfaces.d\n'), persist: ok('') });
     const [w] = writes(p);
     expect(w!.content).toContain('iface lo:0 inet manual');
     const calls = hooks(w!.content).flatMap((h) => runWithStubs(h.replace(/ \|\| true$/, '')).calls);

@@ -1,9 +1,13 @@
-// ip_address: one IP address on an interface (lo:0, eth0, tunl0), live (`ip addr`) and in the OS network config.
+// ip_address: one IP address on an interface (lo:0, eth0, tunl0), live (`ip addr`) and at boot through the network stack the host
+// really uses (support/netstack.ts: NetworkManager, systemd-networkd, ifupdown, network-scripts or clusterform's own unit).
 import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
-import { unifiedDiff } from '../../util/diff.js';
 import { cmd, q } from '../../util/shell.js';
-import { catFile, type FileState, MANAGED, parseCatFile } from '../support/files.js';
+import { MANAGED } from '../support/files.js';
+import {
+  type Artifact, dropInPath, foundSh, type Found, NETWORKD_DIR, NETWORKD_LO, type NetStack, netStackSh, NM_RECORD_DIR, noBackendNote, parseFound,
+  parseNetStack, type BackendPick, pickBackend, planPersist, renderNetworkdLo, renderUnit, unitPath,
+} from '../support/netstack.js';
 import { ifaceArg, ipArg, isPlainIface } from '../../util/validators.js';
 import { prefixToNetmask } from '../support/net.js';
 import { sec, stateArg } from '../support/sections.js';
@@ -30,9 +34,11 @@ export interface IpAddressState {
   deviceExists: boolean;
   up: boolean;
   addrs: IpAddr[];
-  /** persistent config: the directory exists, and our file */
-  persistDir: boolean;
-  persistFile: FileState;
+  /** the host's network stack, and clusterform's persistent forms of this address found on it */
+  netstack: NetStack;
+  found: Found;
+  /** other addresses' drop-ins beside clusterform's lo .network (it stays while they are there) */
+  loOthers: string[];
 }
 
 const ADDR_RE = /^\d+:\s+(\S+)\s+(inet6?)\s+([0-9A-Fa-f.:]+)\/(\d+)(.*)$/;
@@ -57,24 +63,26 @@ export function parseIpAddrLines(text: string): IpAddr[] {
 
 const persistName = (a: IpAddressArgs) => (a.label ?? (a.device !== 'auto' ? a.device : `vip-${a.address}`)).replace(/[^A-Za-z0-9_-]/g, '-');
 
-/** Where the address is kept across reboots, by OS family; undefined = not supported. */
-export function persistPath(a: IpAddressArgs, family: string): { dir: string; path: string } | undefined {
-  if (family === 'debian') return { dir: '/etc/network/interfaces.d', path: `/etc/network/interfaces.d/clusterform-${persistName(a)}` };
-  if (family === 'redhat' && a.label) return { dir: '/etc/sysconfig/network-scripts', path: `/etc/sysconfig/network-scripts/ifcfg-${a.label}` };
-  return undefined;
+/** Every place clusterform may keep this address, whatever the backend (so a stale form is found and removed). */
+export function addrPaths(a: IpAddressArgs): { ifupdown: string; ifcfg?: string; dropIns: string; unit: string; nmRecord: string } {
+  const n = persistName(a);
+  return {
+    ifupdown: `/etc/network/interfaces.d/clusterform-${n}`,
+    ...(a.label ? { ifcfg: `/etc/sysconfig/network-scripts/ifcfg-${a.label}` } : {}),
+    dropIns: `${NETWORKD_DIR}/*.network.d/clusterform-${n}.conf`,
+    unit: `clusterform-net-${n}.service`,
+    nmRecord: `${NM_RECORD_DIR}/addr-${n}`,
+  };
 }
 
-/** The persistent config file's content. */
-export function renderPersist(a: IpAddressArgs, device: string, family: string): string {
-  if (family === 'redhat') {
-    return [MANAGED, `DEVICE=${a.label}`, `IPADDR=${a.address}`, `NETMASK=${prefixToNetmask(a.prefix)}`, 'ONBOOT=yes', ...(device === 'lo' ? ['NAME=loopback'] : []), ''].join('\n');
-  }
+/** ifupdown: a `manual` stanza whose hooks add the address (lo, tunl0 after loading ipip, a second address on eth0). */
+export function renderIfupdown(a: IpAddressArgs, device: string): string {
   const addArgv = ['ip', 'addr', 'add', `${a.address}/${a.prefix}`, 'dev', device, ...(a.label ? ['label', a.label] : [])];
-  // ifupdown: a `manual` stanza whose hooks add the address (works for lo, tunl0 and a second address on eth0)
   return [
     MANAGED,
     `auto ${a.label ?? device}`,
     `iface ${a.label ?? device} inet manual`,
+    ...(device === 'tunl0' ? ['    pre-up modprobe ipip || true'] : []),
     `    up ${cmd(['ip', 'link', 'set', 'dev', device, 'up'])}`,
     `    up ${cmd(addArgv)} || true`,
     `    down ${cmd(['ip', 'addr', 'del', `${a.address}/${a.prefix}`, 'dev', device])} || true`,
@@ -82,47 +90,97 @@ export function renderPersist(a: IpAddressArgs, device: string, family: string):
   ].join('\n');
 }
 
+/** RHEL network-scripts: ifcfg-<label> (an alias of the device). */
+export function renderIfcfg(a: IpAddressArgs, device: string): string {
+  return [MANAGED, `DEVICE=${a.label}`, `IPADDR=${a.address}`, `NETMASK=${prefixToNetmask(a.prefix)}`, 'ONBOOT=yes', ...(device === 'lo' ? ['NAME=loopback'] : []), ''].join('\n');
+}
+
+/** systemd-networkd: an [Address] drop-in for the device's .network file. */
+export function renderNetworkdAddress(a: IpAddressArgs): string {
+  return [MANAGED, '[Address]', `Address=${a.address}/${a.prefix}`, ...(a.label ? [`Label=${a.label}`] : []), ''].join('\n');
+}
+
+/** clusterform's own unit: the address added at boot (tunl0: ipip loaded first), removed when stopped. */
+export function renderAddrUnit(a: IpAddressArgs, device: string): string {
+  const early = device === 'lo' || device === 'tunl0';
+  return renderUnit({
+    description: `${a.address}/${a.prefix} on ${a.label ?? device}`,
+    after: device === 'tunl0' ? ['systemd-modules-load.service', 'network-pre.target'] : early ? ['network-pre.target'] : ['network.target'],
+    ...(device === 'tunl0' ? { pre: ['/sbin/modprobe ipip'] } : {}),
+    start: [`/sbin/ip link set dev ${device} up`, `/sbin/ip addr replace ${a.address}/${a.prefix} dev ${device}${a.label ? ` label ${a.label}` : ''}`],
+    stop: [`/sbin/ip addr del ${a.address}/${a.prefix} dev ${device}`],
+  });
+}
+
+/** The persistent form on the picked backend, or a note saying why there is none. */
+export function addrArtifacts(a: IpAddressArgs, device: string, pick: BackendPick): { artifacts: Artifact[]; notes: string[] } {
+  const p = addrPaths(a);
+  const notes = pick.note ? [pick.note] : [];
+  const unit = (): Artifact[] => [{ kind: 'file', path: unitPath(p.unit), content: renderAddrUnit(a, device), unit: p.unit }];
+  switch (pick.backend) {
+    case 'ifupdown':
+      return { artifacts: [{ kind: 'file', path: p.ifupdown, content: renderIfupdown(a, device) }], notes };
+    case 'network-scripts':
+      if (p.ifcfg) return { artifacts: [{ kind: 'file', path: p.ifcfg, content: renderIfcfg(a, device) }], notes };
+      return { artifacts: unit(), notes: [...notes, `network-scripts keep an extra address as ifcfg-<label>: without a label, clusterform's own unit keeps ${a.address}/${a.prefix}`] };
+    case 'networkd': {
+      const dropIn: Artifact = { kind: 'file', path: dropInPath(pick.file!, persistName(a)), content: renderNetworkdAddress(a) };
+      return { artifacts: pick.own ? [{ kind: 'file', path: NETWORKD_LO, content: renderNetworkdLo() }, dropIn] : [dropIn], notes };
+    }
+    case 'nm': {
+      const prop = a.address.includes(':') ? 'ipv6.addresses' : 'ipv4.addresses';
+      return { artifacts: [{ kind: 'nm', record: p.nmRecord, con: pick.con!, prop, value: `${a.address}/${a.prefix}` }], notes: a.label ? [...notes, `NetworkManager keeps no address labels: at boot ${a.address} is on ${device} without the label ${a.label}`] : notes };
+    }
+    case 'unit':
+      return { artifacts: unit(), notes };
+  }
+}
+
 export const ipAddress = defineModule<IpAddressArgs, IpAddressState>({
   name: 'ip_address',
   doc: 'One IP address on an interface (a VIP on lo:0, eth0 or tunl0), live and in the OS network configuration.',
   args,
-  read: ({ args: a, host, facts }) => {
+  read: ({ args: a, host }) => {
     const pick = a.device === 'auto' ? `D=$(ip -o addr show to ${q(host.address)} | awk '{print $2; exit}'); D=\${D%%@*}` : `D=${q(a.device)}`;
-    const r: Record<string, string> = {
+    const p = addrPaths(a);
+    const paths = [p.ifupdown, ...(p.ifcfg ? [p.ifcfg] : []), p.dropIns, unitPath(p.unit), p.nmRecord, ...(a.device === 'lo' ? [NETWORKD_LO, `${NETWORKD_LO}.d/clusterform-*.conf`] : [])];
+    const devSh = a.device === 'auto' ? `"$(ip -o addr show to ${q(host.address)} | awk '{print $2; exit}')"` : q(a.device);
+    return {
       addr: [pick, 'echo "device=$D"', '[ -n "$D" ] || exit 0', 'ip -o addr show dev "$D" || exit 0', 'echo @@link', 'ip -o link show dev "$D"'].join('\n'),
+      netstack: netStackSh(),
+      persist: foundSh(paths, [p.unit], [p.nmRecord], { devSh, props: [a.address.includes(':') ? 'ipv6.addresses' : 'ipv4.addresses'] }),
     };
-    const p = persistPath(a, facts.os.family);
-    if (p) r.persist = `if [ -d ${q(p.dir)} ]; then echo dir; fi\n${catFile(p.path)}`;
-    return r;
   },
-  parse: (res) => {
+  parse: (res, { args: a }) => {
     const out = sec(res, 'addr').out;
     const dm = /^device=(.*)$/m.exec(out);
     const device = dm && dm[1]!.trim() !== '' ? dm[1]!.trim() : null;
     const [addrPart, linkPart] = out.split('@@link');
-    const p = sec(res, 'persist');
-    const pl = p.out.split('\n');
-    const hasDir = pl[0] === 'dir';
+    const found = parseFound(sec(res, 'persist').out);
+    const mine = dropInPath(NETWORKD_LO, persistName(a));
+    const loOthers = Object.keys(found.files).filter((f) => f.startsWith(`${NETWORKD_LO}.d/`) && f !== mine);
+    for (const f of loOthers) delete found.files[f];
     return {
       device,
       deviceExists: linkPart !== undefined && linkPart.trim() !== '',
       up: linkPart !== undefined && /<[^>]*\bUP\b[^>]*>/.test(linkPart),
       addrs: parseIpAddrLines(addrPart ?? ''),
-      persistDir: hasDir,
-      persistFile: parseCatFile({ ...p, out: hasDir ? pl.slice(1).join('\n') : p.out }),
+      netstack: parseNetStack(sec(res, 'netstack').out),
+      found,
+      loOthers,
     };
   },
-  plan: (s, { args: a, facts, host, dryRun }) => {
+  plan: (s, { args: a, host, dryRun }) => {
     const changes: Change[] = [];
     const notes: string[] = [];
     const cidr = `${a.address}/${a.prefix}`;
+    const keep = s.loOthers.length ? [NETWORKD_LO] : [];
     if (s.device === null) {
-      if (a.state === 'absent') return { changes: [], notes: [`no interface holds ${host.address}: nothing to remove`] };
+      if (a.state === 'absent') return { changes: planPersist([], s.found, cidr, keep), notes: [`no interface holds ${host.address}: nothing to remove`] };
       return { changes: [], refuse: `no interface holds this host's address ${host.address}: set lvs.interface (or device:) to the public interface` };
     }
     const dev = s.device;
     const here = s.addrs.filter((x) => x.device === dev && x.address === a.address.toLowerCase());
-    const p = persistPath(a, facts.os.family);
     if (a.state === 'present') {
       if (!s.deviceExists) {
         if (!dryRun) return { changes: [], refuse: `interface ${dev} does not exist` };
@@ -137,19 +195,26 @@ export const ipAddress = defineModule<IpAddressArgs, IpAddressState>({
       }
       if (!s.up) changes.push({ summary: `bring ${dev} up`, actions: [{ kind: 'sh', script: cmd(['ip', 'link', 'set', 'dev', dev, 'up']), desc: `ip link set dev ${dev} up` }] });
       if (a.persist) {
-        if (!p) notes.push(facts.os.family === 'redhat' ? `${cidr} not persisted: give a label (e.g. ${dev}:0) to get an ifcfg-<label> file` : `${cidr} not persisted: no network config format known for ${facts.os.family}`);
-        else if (!s.persistDir) notes.push(`${cidr} not persisted: ${p.dir} does not exist`);
-        else if (!isPlainIface(dev)) notes.push(`${cidr} not persisted: the interface name ${JSON.stringify(dev)} cannot be written to ${p.path} safely`);
-        else {
-          const content = renderPersist(a, dev, facts.os.family);
-          if (!s.persistFile.exists || s.persistFile.content !== content)
-            changes.push({ summary: `keep ${cidr} on ${a.label ?? dev} at boot (${p.path})`, diff: unifiedDiff(s.persistFile.content, content, p.path), actions: [{ kind: 'write', path: p.path, content, mode: '0644' }] });
-        }
+        const p = persistPlan(a, dev, s, keep);
+        changes.push(...p.changes);
+        notes.push(...p.notes);
       }
       return { changes, notes };
     }
     for (const x of here) changes.push({ summary: `remove ${x.address}/${x.prefix} from ${x.label ?? dev}`, actions: [{ kind: 'sh', script: cmd(['ip', 'addr', 'del', `${x.address}/${x.prefix}`, 'dev', dev]), desc: `ip addr del ${x.address}/${x.prefix} dev ${dev}` }] });
-    if (p && s.persistFile.exists) changes.push({ summary: `remove ${p.path}`, diff: unifiedDiff(s.persistFile.content, '', p.path), actions: [{ kind: 'remove', path: p.path }] });
+    changes.push(...planPersist([], s.found, cidr, keep));
     return { changes, notes };
   },
 });
+
+/** The persistent form on the backend the host uses (and the removal of any other form clusterform left). */
+function persistPlan(a: IpAddressArgs, dev: string, s: IpAddressState, keep: string[]): { changes: Change[]; notes: string[] } {
+  const cidr = `${a.address}/${a.prefix}`;
+  if (!isPlainIface(dev)) return { changes: [], notes: [`${cidr} not persisted: the interface name ${JSON.stringify(dev)} cannot be written to a network config file safely`] };
+  const pick = pickBackend(s.netstack, dev);
+  if (!pick) return { changes: [], notes: [noBackendNote(cidr)] };
+  const { artifacts, notes } = addrArtifacts(a, dev, pick);
+  const foreign = artifacts.flatMap((x) => (x.kind === 'file' && s.found.foreign.includes(x.path) ? [x.path] : []));
+  if (foreign.length) return { changes: [], notes: [`${cidr} not persisted: ${foreign.join(', ')} exists and is not clusterform's`] };
+  return { changes: planPersist(artifacts, s.found, `${cidr} on ${a.label ?? dev}`, keep), notes };
+}

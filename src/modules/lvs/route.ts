@@ -1,9 +1,13 @@
-// route: the default route via a gateway (NAT real servers → the director), live and at boot; absent puts back the previous one.
+// route: the default route via a gateway (NAT real servers → the director), live and at boot (through the network stack
+// the host uses: support/netstack.ts); absent puts back the previous one.
 import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
-import { unifiedDiff } from '../../util/diff.js';
 import { cmd, q } from '../../util/shell.js';
-import { catFile, type FileState, MANAGED, parseCatFile, recordOnceScript, STATE_DIR } from '../support/files.js';
+import { catFile, MANAGED, parseCatFile, recordOnceScript, STATE_DIR } from '../support/files.js';
+import {
+  type Artifact, dropInPath, foundSh, type Found, NETWORKD_DIR, type NetStack, netStackSh, NM_RECORD_DIR, noBackendNote, parseFound, parseNetStack,
+  type BackendPick, pickBackend, planPersist, renderUnit, unitPath,
+} from '../support/netstack.js';
 import { ifaceArg, ipv4Arg, isPlainIface } from '../../util/validators.js';
 import { sec, stateArg } from '../support/sections.js';
 
@@ -30,7 +34,9 @@ export interface RouteState {
   gatewayDev?: string;
   /** the route before clusterform first changed it: `via X dev Y`, `dev Y` or `none` */
   saved: string | null;
-  persist: { dir: boolean; file: FileState };
+  /** the host's network stack, and clusterform's persistent forms of the route found on it */
+  netstack: NetStack;
+  found: Found;
 }
 
 /** `ip route show default` lines. */
@@ -51,16 +57,49 @@ export function parseDefaultRoutes(text: string): DefaultRoute[] {
   return out;
 }
 
-/** The persistent form, by OS family: Debian an ifupdown hook in interfaces.d, RHEL route-<dev> (ip-route format). */
-export function routePersist(family: string, dev: string): { dir: string; path: string } | undefined {
-  if (family === 'debian') return { dir: '/etc/network/interfaces.d', path: '/etc/network/interfaces.d/clusterform-route-default' };
-  if (family === 'redhat') return { dir: '/etc/sysconfig/network-scripts', path: `/etc/sysconfig/network-scripts/route-${dev}` };
-  return undefined;
+const NAME = 'route-default';
+const UNIT = `clusterform-net-${NAME}.service`;
+const NM_RECORD = `${NM_RECORD_DIR}/${NAME}`;
+/** Every place clusterform may keep the route, whatever the backend (so a stale form is found and removed). */
+export const ROUTE_PATHS = [
+  `/etc/network/interfaces.d/clusterform-${NAME}`,
+  '/etc/sysconfig/network-scripts/route-*',
+  dropInPath(`${NETWORKD_DIR}/*.network`, NAME),
+  unitPath(UNIT),
+  NM_RECORD,
+];
+
+/** ifupdown: a hook on the device; RHEL network-scripts: route-<dev> in ip-route format. */
+export function renderRouteIfupdown(gateway: string, dev: string): string {
+  return `${MANAGED}\nauto ${dev}\niface ${dev} inet manual\n    up ${cmd(['ip', 'route', 'replace', 'default', 'via', gateway, 'dev', dev])}\n`;
+}
+export const renderRouteScripts = (gateway: string, dev: string): string => `${MANAGED}\ndefault via ${gateway} dev ${dev}\n`;
+/** clusterform's own unit: the route replaced once the network is up. */
+export function renderRouteUnit(gateway: string, dev: string): string {
+  return renderUnit({ description: `default route via ${gateway} dev ${dev}`, after: ['network-online.target'], wants: ['network-online.target'], start: [`/sbin/ip route replace default via ${gateway} dev ${dev}`] });
 }
 
-export function renderRoutePersist(family: string, gateway: string, dev: string): string {
-  if (family === 'redhat') return `${MANAGED}\ndefault via ${gateway} dev ${dev}\n`;
-  return `${MANAGED}\nauto ${dev}\niface ${dev} inet manual\n    up ${cmd(['ip', 'route', 'replace', 'default', 'via', gateway, 'dev', dev])}\n`;
+/**
+ * The persistent form of the default route on the picked backend. systemd-networkd gets clusterform's unit, not a
+ * [Route] drop-in: a Gateway= of the host's own .network would compete with it (two default routes of metric 0, one
+ * refused at boot). NetworkManager: ipv4.gateway of a connection with static addresses (the old value recorded); a
+ * DHCP connection takes its gateway from the server, so the unit replaces that route after it.
+ */
+export function routeArtifacts(gateway: string, dev: string, pick: BackendPick, found: Found): { artifacts: Artifact[]; notes: string[] } {
+  const notes = pick.note ? [pick.note] : [];
+  const unit = (why?: string) => ({ artifacts: [{ kind: 'file' as const, path: unitPath(UNIT), content: renderRouteUnit(gateway, dev), unit: UNIT }], notes: why ? [...notes, why] : notes });
+  switch (pick.backend) {
+    case 'ifupdown': return { artifacts: [{ kind: 'file', path: `/etc/network/interfaces.d/clusterform-${NAME}`, content: renderRouteIfupdown(gateway, dev) }], notes };
+    case 'network-scripts': return { artifacts: [{ kind: 'file', path: `/etc/sysconfig/network-scripts/route-${dev}`, content: renderRouteScripts(gateway, dev) }], notes };
+    case 'nm': {
+      const vals = found.nmValues[pick.con!] ?? {};
+      if ((vals['ipv4.method'] ?? '').trim() !== 'manual') return unit(`NetworkManager connection ${JSON.stringify(pick.con)} uses DHCP: clusterform's own unit sets the default route after it at boot`);
+      const prev = found.nmRecords[NM_RECORD]?.prev ?? (vals['ipv4.gateway'] ?? '').trim();
+      return { artifacts: [{ kind: 'nm', record: NM_RECORD, con: pick.con!, prop: 'ipv4.gateway', value: gateway, prev }], notes };
+    }
+    case 'networkd':
+    case 'unit': return unit();
+  }
 }
 
 const describe = (r: DefaultRoute | undefined) => (r ? [r.via ? `via ${r.via}` : '', r.dev ? `dev ${r.dev}` : ''].filter(Boolean).join(' ') : 'none');
@@ -69,39 +108,31 @@ export const route = defineModule<RouteArgs, RouteState>({
   name: 'route',
   doc: 'The default route via a gateway, live and at boot; absent restores the default route from before clusterform.',
   args,
-  read: ({ args: a, facts }) => {
+  read: ({ args: a }) => {
     const r: Record<string, string> = {
       routes: 'ip route show default',
       saved: catFile(ROUTE_RECORD),
+      netstack: netStackSh(),
     };
     if (a.gateway) r.get = `ip -o route get ${q(a.gateway)}`;
-    // the persistent file's name needs the device: resolve it in the same snippet
-    const devExpr = a.device ? q(a.device) : a.gateway ? `$(ip -o route get ${q(a.gateway)} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')` : `$(ip route show default | sed -n '1s/.* dev \\([^ ]*\\).*/\\1/p')`;
-    if (facts.os.family === 'debian') r.persist = `if [ -d /etc/network/interfaces.d ]; then echo dir; fi\n${catFile('/etc/network/interfaces.d/clusterform-route-default')}`;
-    else if (facts.os.family === 'redhat')
-      r.persist = [
-        `D=${devExpr}`,
-        'if [ -d /etc/sysconfig/network-scripts ]; then echo dir; fi',
-        'F="/etc/sysconfig/network-scripts/route-$D"',
-        'if [ -n "$D" ] && [ -f "$F" ]; then echo exists; cat "$F"; else echo missing; fi',
-      ].join('\n');
+    // NetworkManager's view of the gateway's device: resolve it in the same snippet
+    const devSh = a.device ? q(a.device) : a.gateway ? `"$(ip -o route get ${q(a.gateway)} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')"` : `"$(ip route show default | sed -n '1s/.* dev \\([^ ]*\\).*/\\1/p')"`;
+    r.persist = foundSh(ROUTE_PATHS, [UNIT], [NM_RECORD], { devSh, props: ['ipv4.method', 'ipv4.gateway'] });
     return r;
   },
   parse: (res) => {
     const get = sec(res, 'get');
     const gm = get.rc === 0 ? / dev (\S+)/.exec(get.out) : null;
     const saved = parseCatFile(sec(res, 'saved'));
-    const p = sec(res, 'persist');
-    const pl = p.out.split('\n');
-    const dir = pl[0] === 'dir';
     return {
       routes: parseDefaultRoutes(sec(res, 'routes').out),
       ...(gm ? { gatewayDev: gm[1]! } : {}),
       saved: saved.exists ? saved.content.trim() : null,
-      persist: { dir, file: parseCatFile({ ...p, out: dir ? pl.slice(1).join('\n') : p.out }) },
+      netstack: parseNetStack(sec(res, 'netstack').out),
+      found: parseFound(sec(res, 'persist').out),
     };
   },
-  plan: (s, { args: a, facts }) => {
+  plan: (s, { args: a }) => {
     const changes: Change[] = [];
     const notes: string[] = [];
     const cur = s.routes[0];
@@ -121,15 +152,9 @@ export const route = defineModule<RouteArgs, RouteState>({
         changes.push({ summary: `default route via ${gw} dev ${dev} (now ${s.routes.map(describe).join(', ') || 'none'})`, actions });
       }
       if (a.persist) {
-        const p = routePersist(facts.os.family, dev);
-        if (!p) notes.push(`default route not persisted: no network config format known for ${facts.os.family}`);
-        else if (!isPlainIface(dev)) notes.push(`default route not persisted: the interface name ${JSON.stringify(dev)} cannot be written to ${p.path} safely`);
-        else if (!s.persist.dir) notes.push(`default route not persisted: ${p.dir} does not exist`);
-        else if (s.persist.file.exists && !s.persist.file.content.startsWith(MANAGED)) notes.push(`default route not persisted: ${p.path} exists and is not clusterform's`);
-        else {
-          const content = renderRoutePersist(facts.os.family, gw, dev);
-          if (s.persist.file.content !== content) changes.push({ summary: `keep the default route via ${gw} at boot (${p.path})`, diff: unifiedDiff(s.persist.file.content, content, p.path), actions: [{ kind: 'write', path: p.path, content, mode: '0644' }] });
-        }
+        const p = routePersistPlan(gw, dev, s);
+        changes.push(...p.changes);
+        notes.push(...p.notes);
       }
       return { changes, notes };
     }
@@ -147,8 +172,18 @@ export const route = defineModule<RouteArgs, RouteState>({
       actions.push({ kind: 'remove', path: ROUTE_RECORD });
       changes.push({ summary: actions.length > 1 ? `restore the default route ${s.saved} (now ${describe(cur)})` : `forget the recorded default route (${s.saved})`, actions });
     }
-    const p = routePersist(facts.os.family, a.device ?? s.gatewayDev ?? cur?.dev ?? '');
-    if (p && s.persist.file.exists && s.persist.file.content.startsWith(MANAGED)) changes.push({ summary: `remove ${p.path}`, diff: unifiedDiff(s.persist.file.content, '', p.path), actions: [{ kind: 'remove', path: p.path }] });
+    changes.push(...planPersist([], s.found, 'the default route'));
     return { changes, notes };
   },
 });
+
+/** The persistent form on the backend the host uses (and the removal of any other form clusterform left). */
+function routePersistPlan(gw: string, dev: string, s: RouteState): { changes: Change[]; notes: string[] } {
+  if (!isPlainIface(dev)) return { changes: [], notes: [`default route not persisted: the interface name ${JSON.stringify(dev)} cannot be written to a network config file safely`] };
+  const pick = pickBackend(s.netstack, dev);
+  if (!pick) return { changes: [], notes: [noBackendNote('default route')] };
+  const { artifacts, notes } = routeArtifacts(gw, dev, pick, s.found);
+  const foreign = artifacts.flatMap((x) => (x.kind === 'file' && s.found.foreign.includes(x.path) ? [x.path] : []));
+  if (foreign.length) return { changes: [], notes: [`default route not persisted: ${foreign.join(', ')} exists and is not clusterform's`] };
+  return { changes: planPersist(artifacts, s.found, `the default route via ${gw}`), notes };
+}

@@ -13,6 +13,7 @@ import { lvsModules } from '../../../src/modules/lvs/index.js';
 import { defaultRegistry } from '../../../src/api.js';
 import { catOut as file, checkRow, CLUSTER, type CtxOpts, fail, type FactsOver, inventoryOf, ok, runModule, withLvs } from '../../support/module-harness.js';
 import { lvsRows } from './lvs.rows.js';
+import { foundFile, stack } from './netpersist.rows.js';
 
 const RAW = inventoryOf(CLUSTER).raw;
 const facts = (over: FactsOver = {}): FactsOver => over;
@@ -37,7 +38,7 @@ describe('registration', () => {
 
 describe('ip_address', () => {
   /** what the persist read prints on a Debian host without /etc/network/interfaces.d (as captured in ip_address.*.netns) */
-  const NO_PERSIST_DIR = ok('missing\n');
+  const NO_PERSIST = { netstack: stack('nothing'), persist: ok('') };
   // captured on this machine: `ip -o addr show dev lo` with the VIP on lo:0
   const LO = '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n1: lo    inet 10.213.0.200/32 scope global lo:0\\       valid_lft forever preferred_lft forever\n1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n';
   const LO_BARE = '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n';
@@ -53,34 +54,34 @@ describe('ip_address', () => {
   });
   const dr = { address: '10.213.0.200', prefix: 32, device: 'lo', label: 'lo:0' };
   it('adds the VIP on lo:0 with a persistent stanza; no-op after', () => {
-    const p = run(ipAddress, dr, { addr: ok(`device=lo\n${LO_BARE}@@link\n${LINK_LO}`), persist: ok('dir\nmissing\n') }, { host: 'rs1' }).plan;
+    const p = run(ipAddress, dr, { addr: ok(`device=lo\n${LO_BARE}@@link\n${LINK_LO}`), netstack: stack('ifupdown'), persist: ok('') }, { host: 'rs1' }).plan;
     expect(p.changes.map((c) => c.summary)).toEqual(['add 10.213.0.200/32 to lo:0', 'keep 10.213.0.200/32 on lo:0 at boot (/etc/network/interfaces.d/clusterform-lo-0)']);
     expect((p.changes[0]!.actions[0] as any).script).toBe("ip addr add 10.213.0.200/32 dev lo label lo:0");
     const content = (p.changes[1]!.actions[0] as any).content;
-    const again = run(ipAddress, dr, { addr: ok(`device=lo\n${LO}@@link\n${LINK_LO}`), persist: ok(`dir\nexists\n${content}`) }, { host: 'rs1' }).plan;
+    const again = run(ipAddress, dr, { addr: ok(`device=lo\n${LO}@@link\n${LINK_LO}`), netstack: stack('ifupdown'), persist: ok(foundFile('/etc/network/interfaces.d/clusterform-lo-0', content)) }, { host: 'rs1' }).plan;
     expect(again.changes).toEqual([]);
   });
   it('writes ifcfg-lo:0 on redhat', () => {
     const f = facts({ os: { id: 'rhel', like: [], version: '9', family: 'redhat' }, pkg: 'dnf' });
-    const p = run(ipAddress, dr, { addr: ok(`device=lo\n${LO}@@link\n${LINK_LO}`), persist: ok('dir\nmissing\n') }, { host: 'rs1', facts: f }).plan;
+    const p = run(ipAddress, dr, { addr: ok(`device=lo\n${LO}@@link\n${LINK_LO}`), netstack: stack('rhel7Scripts'), persist: ok('') }, { host: 'rs1', facts: f }).plan;
     expect(p.changes).toHaveLength(1);
     expect((p.changes[0]!.actions[0] as any).path).toBe('/etc/sysconfig/network-scripts/ifcfg-lo:0');
     expect((p.changes[0]!.actions[0] as any).content).toBe('# managed by clusterform\nDEVICE=lo:0\nIPADDR=10.213.0.200\nNETMASK=255.255.255.255\nONBOOT=yes\nNAME=loopback\n');
   });
   it('auto device: the interface holding the host address; absent deletes', () => {
     const a = { address: '10.213.0.200', prefix: 32, device: 'auto', persist: false };
-    const p = run(ipAddress, a, { addr: ok(`device=eth0\n${ETH}@@link\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500\n`), persist: NO_PERSIST_DIR }).plan;
+    const p = run(ipAddress, a, { addr: ok(`device=eth0\n${ETH}@@link\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500\n`), ...NO_PERSIST }).plan;
     expect((p.changes[0]!.actions[0] as any).script).toBe('ip addr add 10.213.0.200/32 dev eth0');
     const withVip = ETH + '4: eth0    inet 10.213.0.200/32 scope global eth0\\       valid_lft forever preferred_lft forever\n';
-    const d = run(ipAddress, { ...a, state: 'absent' }, { addr: ok(`device=eth0\n${withVip}@@link\n2: eth0: <UP>\n`), persist: NO_PERSIST_DIR }).plan;
+    const d = run(ipAddress, { ...a, state: 'absent' }, { addr: ok(`device=eth0\n${withVip}@@link\n2: eth0: <UP>\n`), ...NO_PERSIST }).plan;
     expect(d.changes.map((c) => (c.actions[0] as any).script)).toEqual(['ip addr del 10.213.0.200/32 dev eth0']);
-    expect(run(ipAddress, a, { addr: ok('device=\n'), persist: NO_PERSIST_DIR }).plan.refuse).toMatch(/set lvs.interface/);
+    expect(run(ipAddress, a, { addr: ok('device=\n'), ...NO_PERSIST }).plan.refuse).toMatch(/set lvs.interface/);
   });
   it('tunl0 down is brought up; a missing tunl0 is fine on absent', () => {
     const a = { address: '10.213.0.200', prefix: 32, device: 'tunl0', persist: false };
-    const p = run(ipAddress, a, { addr: ok('device=tunl0\n@@link\n5: tunl0@NONE: <NOARP> mtu 1480 qdisc noop state DOWN\n'), persist: NO_PERSIST_DIR }).plan;
+    const p = run(ipAddress, a, { addr: ok('device=tunl0\n@@link\n5: tunl0@NONE: <NOARP> mtu 1480 qdisc noop state DOWN\n'), ...NO_PERSIST }).plan;
     expect(p.changes.map((c) => c.summary)).toEqual(['add 10.213.0.200/32 to tunl0', 'bring tunl0 up']);
-    expect(run(ipAddress, { ...a, state: 'absent' }, { addr: ok('device=tunl0\n'), persist: NO_PERSIST_DIR }).plan.changes).toEqual([]);
+    expect(run(ipAddress, { ...a, state: 'absent' }, { addr: ok('device=tunl0\n'), ...NO_PERSIST }).plan.changes).toEqual([]);
   });
 });
 
@@ -91,24 +92,25 @@ describe('route', () => {
       { via: '10.0.0.1', dev: 'eth1', metric: 100, line: 'default via 10.0.0.1 dev eth1 proto dhcp metric 100' },
     ]);
   });
-  const persist = ok('dir\nmissing\n');
+  const persist = ok('');
+  const netstack = stack('ifupdown');
   it('replaces the default route, recording the old one; no-op after', () => {
-    const p = run(route, { gateway: '10.213.0.1' }, { routes: ok('default via 192.0.2.1 dev eth0 \n'), get: ok('10.213.0.1 dev eth0 src 10.213.0.21 uid 0 \\    cache \n'), saved: file(), persist }, { host: 'rs1' }).plan;
+    const p = run(route, { gateway: '10.213.0.1' }, { routes: ok('default via 192.0.2.1 dev eth0 \n'), get: ok('10.213.0.1 dev eth0 src 10.213.0.21 uid 0 \\    cache \n'), saved: file(), netstack, persist }, { host: 'rs1' }).plan;
     expect(p.changes[0]!.actions.map((a: any) => a.script)).toEqual([
       "if [ ! -e /var/lib/clusterform/route/default ]; then mkdir -p /var/lib/clusterform/route && printf '%s\\n' 'via 192.0.2.1 dev eth0' > /var/lib/clusterform/route/default; fi",
       'ip route replace default via 10.213.0.1 dev eth0',
     ]);
     const content = (p.changes[1]!.actions[0] as any).content;
-    const again = run(route, { gateway: '10.213.0.1' }, { routes: ok('default via 10.213.0.1 dev eth0 \n'), get: ok('10.213.0.1 dev eth0 src 10.213.0.21\n'), saved: file('via 192.0.2.1 dev eth0\n'), persist: ok(`dir\nexists\n${content}`) }, { host: 'rs1' }).plan;
+    const again = run(route, { gateway: '10.213.0.1' }, { routes: ok('default via 10.213.0.1 dev eth0 \n'), get: ok('10.213.0.1 dev eth0 src 10.213.0.21\n'), saved: file('via 192.0.2.1 dev eth0\n'), netstack, persist: ok(foundFile('/etc/network/interfaces.d/clusterform-route-default', content)) }, { host: 'rs1' }).plan;
     expect(again.changes).toEqual([]);
   });
   it('absent restores the recorded route', () => {
-    const p = run(route, { state: 'absent' }, { routes: ok('default via 10.213.0.1 dev eth0\n'), saved: file('via 192.0.2.1 dev eth0\n'), persist: ok('dir\nmissing\n') }, { host: 'rs1' }).plan;
+    const p = run(route, { state: 'absent' }, { routes: ok('default via 10.213.0.1 dev eth0\n'), saved: file('via 192.0.2.1 dev eth0\n'), netstack, persist }, { host: 'rs1' }).plan;
     expect(p.changes[0]!.actions).toEqual([
       { kind: 'sh', script: 'ip route replace default via 192.0.2.1 dev eth0', desc: 'ip route replace default via 192.0.2.1 dev eth0' },
       { kind: 'remove', path: '/var/lib/clusterform/route/default' },
     ]);
-    expect(run(route, { state: 'absent' }, { routes: ok('default via 192.0.2.1 dev eth0\n'), saved: file(), persist: ok('dir\nmissing\n') }, { host: 'rs1' }).plan.changes).toEqual([]);
+    expect(run(route, { state: 'absent' }, { routes: ok('default via 192.0.2.1 dev eth0\n'), saved: file(), netstack, persist }, { host: 'rs1' }).plan.changes).toEqual([]);
   });
 });
 
@@ -190,19 +192,19 @@ describe('nat_masquerade', () => {
     expect(parseNftTable(NFT)).toEqual([{ source: '10.0.0.0/24', out: 'eth0', target: 'MASQUERADE', other: false, handle: 2 }]);
   });
   it('adds once, no-op when present, -D on absent', () => {
-    const add = run(natMasquerade, { source: '10.213.0.0/24' }, { nat: ok(`@@iptables\n${S}`) }).plan;
+    const add = run(natMasquerade, { source: '10.213.0.0/24' }, { nat: ok(`@@iptables\n${S}`), persist: ok('') }).plan;
     expect((add.changes[0]!.actions[0] as any).script).toBe('iptables -w -t nat -A POSTROUTING -s 10.213.0.0/24 -j MASQUERADE');
-    expect(run(natMasquerade, { source: '10.0.0.5/24' }, { nat: ok(`@@iptables\n${S}`) }).plan.changes).toEqual([]);
-    const del = run(natMasquerade, { source: '10.0.0.0/24', state: 'absent' }, { nat: ok(`@@iptables\n${S}`) }).plan;
+    expect(run(natMasquerade, { source: '10.0.0.5/24' }, { nat: ok(`@@iptables\n${S}`), persist: ok('') }).plan.changes).toEqual([]);
+    const del = run(natMasquerade, { source: '10.0.0.0/24', state: 'absent' }, { nat: ok(`@@iptables\n${S}`), persist: ok('') }).plan;
     expect((del.changes[0]!.actions[0] as any).script).toBe('iptables -w -t nat -D POSTROUTING -s 10.0.0.0/24 -j MASQUERADE');
   });
   it('auto follows the forwarding of the virtual services', () => {
-    expect(run(natMasquerade, { state: 'auto' }, { nat: ok(`@@iptables\n-A POSTROUTING -s 10.213.0.0/24 -j MASQUERADE\n`) }).plan.changes).toHaveLength(1); // dr: removed
+    expect(run(natMasquerade, { state: 'auto' }, { nat: ok(`@@iptables\n-A POSTROUTING -s 10.213.0.0/24 -j MASQUERADE\n`), persist: ok('') }).plan.changes).toHaveLength(1); // dr: removed
     const nat = withLvs({ forwarding: 'nat' });
-    expect(run(natMasquerade, { state: 'auto' }, { nat: ok('@@iptables\n-P POSTROUTING ACCEPT\n') }, { cluster: nat }).plan.changes[0]!.summary).toBe('masquerade 10.213.0.0/24');
+    expect(run(natMasquerade, { state: 'auto' }, { nat: ok('@@iptables\n-P POSTROUTING ACCEPT\n'), persist: ok('') }, { cluster: nat }).plan.changes[0]!.summary).toBe('masquerade 10.213.0.0/24');
   });
   it('nft: deletes by handle and drops the emptied table', () => {
-    const p = run(natMasquerade, { source: '10.0.0.0/24', out_interface: 'eth0', state: 'absent' }, { nat: ok(`@@nft\n${NFT}`) }).plan;
+    const p = run(natMasquerade, { source: '10.0.0.0/24', out_interface: 'eth0', state: 'absent' }, { nat: ok(`@@nft\n${NFT}`), persist: ok('') }).plan;
     expect(p.changes.map((c) => (c.actions[0] as any).script)).toEqual(['nft delete rule ip clusterform postrouting handle 2', 'nft delete table ip clusterform']);
   });
 });

@@ -3,9 +3,11 @@ import { readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { inventorySchema, SCHEDULERS, type RawInventory } from './schema.js';
+import { checkPacemaker } from './ha-pacemaker.js';
 import { InputError, issueAt, loadTextFile, loadYamlFile, zodIssues, type InputIssue, type LoadedYaml } from '../util/input.js';
 import { checkTemplate } from '../playbook/render.js';
 import { parseSize } from '../util/size.js';
+import { checkFailover } from './lvs-failover.js';
 
 /** A host's SSH settings from the inventory; undefined ones come from ~/.ssh/config or defaults (src/transport/targets.ts). */
 export interface SshSettings {
@@ -152,6 +154,7 @@ function checkHa(y: LoadedYaml, ha: Record<string, any>, hi: HostIndex, out: Inp
     if (typeof val === 'string') { try { parseSize(val); } catch (e) { out.push(issueAt(y, p, (e as Error).message)); } }
   }
   if (ha.quorum && ha.quorum.primary && ha.quorum.primary === ha.quorum.shadow) out.push(issueAt(y, ['ha', 'quorum', 'shadow'], 'primary and shadow must be different raw devices'));
+  checkPacemaker(ha, (p, msg, key) => out.push(issueAt(y, p, msg, key)));
 }
 
 /** Directories no service may be mounted on (deeper paths such as /mnt/x or /srv/x are fine). */
@@ -218,6 +221,7 @@ function checkLvs(y: LoadedYaml, lvs: Record<string, any>, hi: HostIndex, out: I
   if (lvs.verify_from !== undefined) ref(['lvs', 'verify_from'], lvs.verify_from);
   if (typeof lvs.vip === 'string' && hi.byAddr.has(lvs.vip)) out.push(issueAt(y, ['lvs', 'vip'], `the VIP ${lvs.vip} is host "${hi.byAddr.get(lvs.vip)}"'s address`));
   if (isArr(lvs.virtual_services)) checkVirtualServices(y, lvs.virtual_services, out);
+  checkFailover(lvs, (path, msg, key) => out.push(issueAt(y, path, msg, key)));
   const modes = new Set([lvs.forwarding ?? 'dr', ...(isArr(lvs.virtual_services) ? lvs.virtual_services.map((s: any) => s?.forwarding).filter(Boolean) : [])]);
   if (modes.has('nat') && !lvs.nat?.gateway) out.push(issueAt(y, ['lvs'], 'NAT forwarding needs nat: { gateway: <the director\'s inner address> } (the real servers\' default route)', 'forwarding'));
 }

@@ -2,6 +2,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cidrArg } from '../util/validators.js';
+import { fencingSchema, haTimeoutsSchema, systemdUnit } from './ha-pacemaker.js';
+import { failoverSchema, healthSchema } from './lvs-failover.js';
 
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
 const SIZE_RE = /^[1-9][0-9]*(?:[KMGT](?:i?B)?)?$/;
@@ -70,6 +72,8 @@ export const haServiceSchema = z
       })
       .strict()
       .optional(),
+    /** format: pacemaker: a systemd unit the cluster starts after the file system and the address */
+    systemd: systemdUnit.optional(),
   })
   .strict();
 
@@ -81,7 +85,10 @@ export const haSchema = z
     quorum: z.object({ size: size.default('10M'), primary: rawDevice.default('/dev/raw/raw1'), shadow: rawDevice.default('/dev/raw/raw2') }).strict(),
     cluster_managed_services: z.array(z.string().regex(SVC_NAME_RE, 'a service name (letters, digits, @ . _ -)')).default([]),
     services: z.array(haServiceSchema).default([]),
-    format: z.enum(['clumanager', 'cman']).default('clumanager'),
+    format: z.enum(['clumanager', 'cman', 'pacemaker']).default('clumanager'),
+    /** format: pacemaker: sbd (default), none, or a fence agent per member */
+    fencing: fencingSchema.optional(),
+    timeouts: haTimeoutsSchema.optional(),
   })
   .strict();
 
@@ -95,6 +102,7 @@ export const virtualServiceSchema = z
     netmask: ipv4.optional(),
     forwarding: z.enum(['dr', 'nat', 'tun']).optional(),
     real_port: port.optional(),
+    health: healthSchema.optional(),
   })
   .strict();
 
@@ -109,6 +117,8 @@ export const lvsSchema = z
     real_servers: z.array(z.object({ host: z.string(), weight: z.number().int().min(0).max(65535).default(1), port: port.optional() }).strict()).min(1),
     nat: z.object({ gateway: ipv4, network: cidrArg.optional() }).strict().optional(),
     verify_from: z.string().optional(),
+    failover: failoverSchema.optional(),
+    health: healthSchema.optional(),
   })
   .strict();
 

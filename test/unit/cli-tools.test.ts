@@ -27,7 +27,7 @@ describe('clusterform modules', () => {
     expect(r.stdout).toMatch(/^ {2}argv\s+required\s+list of string \(at least 1\)$/m);
     expect(r.stdout).toMatch(/^ {2}creates\s+optional\s+string$/m);
     const ipvs = cli(['modules', 'ipvs']).stdout;
-    expect(ipvs).toMatch(/^ {2}state\s+default "present"\s+one of: present, absent$/m);
+    expect(ipvs).toMatch(/^ {2}state\s+default "present"\s+one of: present, absent, released, auto$/m);
     expect(ipvs).toContain('lvs: "{{lvs}}"');
     // the example of every module is a task the playbook loader accepts (module name and argument names)
     for (const m of defaultRegistry.all()) {

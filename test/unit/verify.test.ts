@@ -50,7 +50,7 @@ describe('verifyRows', () => {
 describe('check modules', () => {
   it('are of kind check in the registry, and every other module of kind change', () => {
     const checks = defaultRegistry.all().filter((m) => m.kind === 'check').map((m) => m.name).sort();
-    expect(checks).toEqual(['check_file', 'check_ha_disk', 'check_lvs_http', 'check_peers']);
+    expect(checks).toEqual(['check_file', 'check_ha_disk', 'check_lvs_http', 'check_lvs_table', 'check_lvs_vip', 'check_pacemaker', 'check_peers']);
     for (const m of defaultRegistry.all()) if (!checks.includes(m.name)) expect(m.kind ?? 'change').toBe('change');
   });
   it('a check plan carries a typed result: pass with a digest, or a refusal with the reason', () => {

@@ -2,13 +2,14 @@
 import { z } from 'zod';
 import { defineModule, type Change } from '../../engine/types.js';
 import { lvsSchema, type RawInventory } from '../../inventory/schema.js';
+import { keepalivedOwns } from '../../inventory/lvs-failover.js';
 import { planIpvsEdits } from '../../lvs/plan.js';
 import { IpvsParseError, parseIpvsadmSave, renderIpvsadmRules, serviceKey, serviceSelector, type IpvsService } from '../../parsers/ipvsadm.js';
 import { unifiedDiff } from '../../util/diff.js';
 import { cmd, q } from '../../util/shell.js';
 import { plainAbsolutePath } from '../../util/validators.js';
-import { catFile, type FileState, joinLines, lines, parseCatFile, STATE_DIR } from '../support/files.js';
-import { sec, stateArg } from '../support/sections.js';
+import { catFile, type FileState, joinLines, lines, MANAGED, parseCatFile, STATE_DIR } from '../support/files.js';
+import { sec } from '../support/sections.js';
 
 export const OWNED_RECORD = `${STATE_DIR}/ipvs-owned`;
 export const ENABLED_RECORD = `${STATE_DIR}/ipvs-enabled`;
@@ -86,11 +87,16 @@ const args = z
     services: z.array(serviceSchema).optional(),
     /** `auto`: /etc/sysconfig/ipvsadm (redhat) or /etc/ipvsadm.rules + /etc/default/ipvsadm (debian); `none`; or a path */
     rules_file: z.union([z.literal('auto'), z.literal('none'), plainAbsolutePath]).default('auto'),
-    state: stateArg,
+    /** released: keepalived owns the table now — the live services stay (keepalived adopts them), clusterform's
+     *  record, rules file and restore at boot go */
+    state: z.enum(['present', 'absent', 'released', 'auto']).default('present'),
   })
   .strict()
   .refine((a) => !(a.lvs && a.services), { message: 'give either lvs: (with hosts:) or services:, not both' })
-  .refine((a) => !a.lvs || a.hosts, { message: 'lvs: needs hosts: (the real servers\' addresses)' });
+  .refine((a) => !a.lvs || a.hosts, { message: 'lvs: needs hosts: (the real servers\' addresses)' })
+  .refine((a) => a.state !== 'auto' || a.lvs, { message: 'state: auto needs lvs:' })
+  // auto: released when keepalived owns the table (lvs.failover or health checks), present otherwise
+  .transform((a) => (a.state === 'auto' ? { ...a, state: keepalivedOwns(a.lvs!) ? 'released' as const : 'present' as const } : a as typeof a & { state: 'present' | 'absent' | 'released' }));
 export type IpvsArgs = z.infer<typeof args>;
 
 export interface IpvsState {
@@ -195,14 +201,17 @@ export const ipvs = defineModule<IpvsArgs, IpvsState>({
       actions: [{ kind: 'write', path: OWNED_RECORD, content: ownedContent(keys), mode: '0644', mkdir: true }],
     });
 
-    if (a.state === 'absent') {
-      for (const x of s.live) if (s.owned.includes(x.key)) {
+    if (a.state === 'released') notes.push('the live IPVS services are left to keepalived');
+    if (a.state === 'absent' || a.state === 'released') {
+      if (a.state === 'absent') for (const x of s.live) if (s.owned.includes(x.key)) {
         const argv = ['-D', ...serviceSelector(x)];
         changes.push({ summary: argv.join(' '), actions: [{ kind: 'sh', script: cmd(['ipvsadm', ...argv]), desc: `ipvsadm ${argv.join(' ')}` }] });
       }
       const foreign = s.live.filter((x) => !s.owned.includes(x.key)).map((x) => x.key);
-      if (foreign.length) notes.push(`left alone (not clusterform's): ${foreign.join(', ')}`);
-      if (p.rules && s.rules.exists) changes.push({ summary: `remove ${p.rules}`, diff: unifiedDiff(s.rules.content, '', p.rules), actions: [{ kind: 'remove', path: p.rules, restoreBackup: true }] });
+      if (foreign.length && a.state === 'absent') notes.push(`left alone (not clusterform's): ${foreign.join(', ')}`);
+      // released: only clusterform's own rules file (Debian's init script writes an empty one at every boot)
+      const oursOrAbsent = a.state === 'absent' || s.rules.content.startsWith(MANAGED);
+      if (p.rules && s.rules.exists && oursOrAbsent) changes.push({ summary: `remove ${p.rules}`, diff: unifiedDiff(s.rules.content, '', p.rules), actions: [{ kind: 'remove', path: p.rules, restoreBackup: true }] });
       if (p.defaults && s.defaults.exists && s.defaults.content !== '' && /AUTO="?true/.test(s.defaults.content)) changes.push({ summary: `restore ${p.defaults} (or remove it)`, actions: [{ kind: 'remove', path: p.defaults, restoreBackup: true }] });
       if (s.enabledRecord) changes.push({ summary: 'disable ipvsadm.service at boot (clusterform enabled it)', actions: [{ kind: 'sh', script: 'systemctl disable ipvsadm.service', desc: 'systemctl disable ipvsadm.service' }, { kind: 'remove', path: ENABLED_RECORD }] });
       if (s.ownedFile.exists) changes.push({ summary: `remove ${OWNED_RECORD}`, actions: [{ kind: 'remove', path: OWNED_RECORD }] });

@@ -5,11 +5,14 @@ import { ipvs, wantedIpvsTable } from '../../../src/modules/lvs/ipvs.js';
 import { natMasquerade } from '../../../src/modules/lvs/nat_masquerade.js';
 import { route } from '../../../src/modules/lvs/route.js';
 import { renderIpvsadmRules } from '../../../src/parsers/ipvsadm.js';
+import { noBackendNote } from '../../../src/modules/support/netstack.js';
+import { keepalivedRows } from './keepalived.rows.js';
 import { capturedSections as cap, catOut, CLUSTER, inventoryOf, ok, pick, type Row } from '../../support/module-harness.js';
 
 const VIP_LO = { address: '10.213.0.200', prefix: 32, device: 'lo', label: 'lo:0' };
-const NOT_PERSISTED = '10.213.0.200/32 not persisted: /etc/network/interfaces.d does not exist';
-const ROUTE_NOT_PERSISTED = 'default route not persisted: /etc/network/interfaces.d does not exist';
+// a netns on this machine: no systemd, no ifupdown → nothing can keep the address at boot
+const NOT_PERSISTED = noBackendNote('10.213.0.200/32');
+const ROUTE_NOT_PERSISTED = noBackendNote('default route');
 const LIVE = '-A -t 10.213.0.200:80 -s rr\n-a -t 10.213.0.200:80 -r 10.213.0.21:80 -g -w 1\n-a -t 10.213.0.200:80 -r 10.213.0.22:80 -g -w 1\n';
 const OWNED = '# IPVS services managed by clusterform, one key per line\nt:10.213.0.200:80\n';
 const RULES = renderIpvsadmRules(wantedIpvsTable(inventoryOf(CLUSTER).raw.lvs!, { rs1: { address: '10.213.0.21' }, rs2: { address: '10.213.0.22' } }));
@@ -21,7 +24,7 @@ export const lvsRows: Row[] = [
   { name: 'the VIP already on lo:0 (netns) → nothing to do; no interfaces.d here: not persisted, said in a note', module: ipAddress, args: VIP_LO, host: 'rs1', sections: cap('ip_address.lo-vip.netns'), expect: { summaries: [], notes: [NOT_PERSISTED] } },
   { name: 'lo without the VIP (netns) → added with its label', module: ipAddress, args: VIP_LO, host: 'rs1', sections: cap('ip_address.lo-bare.netns'),
     expect: { summaries: ['add 10.213.0.200/32 to lo:0'], scripts: ['ip addr add 10.213.0.200/32 dev lo label lo:0'], notes: [NOT_PERSISTED] } },
-  { name: 'lo without the VIP, interfaces.d present → added and kept at boot', module: ipAddress, args: VIP_LO, host: 'rs1', sections: cap('ip_address.lo-bare.netns', { persist: ok('dir\nmissing\n') }),
+  { name: 'lo without the VIP, ifupdown reading interfaces.d → added and kept at boot', module: ipAddress, args: VIP_LO, host: 'rs1', sections: cap('ip_address.lo-bare-ifupdown.netns-mountns'),
     expect: { summaries: ['add 10.213.0.200/32 to lo:0', 'keep 10.213.0.200/32 on lo:0 at boot (/etc/network/interfaces.d/clusterform-lo-0)'], writes: { '/etc/network/interfaces.d/clusterform-lo-0': /^# managed by clusterform\nauto lo:0\niface lo:0 inet manual\n {4}up ip link set dev lo up\n {4}up ip addr add 10\.213\.0\.200\/32 dev lo label lo:0 \|\| true\n/ }, notes: [] } },
   { name: 'device auto: the interface holding the host address (eth0 in a netns)', module: ipAddress, args: { address: '10.213.0.200', device: 'auto', persist: false }, host: 'director', sections: cap('ip_address.eth0-auto.netns'),
     expect: { summaries: ['add 10.213.0.200/32 to eth0'], scripts: ['ip addr add 10.213.0.200/32 dev eth0'] } },
@@ -43,16 +46,16 @@ export const lvsRows: Row[] = [
   { name: 'default via the gateway already (netns) → nothing to do', module: route, args: { gateway: '192.0.2.254' }, host: 'rs1', sections: cap('route.default-via-192.0.2.254.netns'), expect: { summaries: [], notes: [ROUTE_NOT_PERSISTED] } },
   { name: 'a gateway on no connected network (netns: ip route get fails) → refused', module: route, args: { gateway: '203.0.113.1' }, host: 'rs1', sections: cap('route.no-default.netns'),
     expect: { refuse: /^gateway 203\.0\.113\.1 is not reachable from this host \(ip route get 203\.0\.113\.1 failed\): it must be on a directly connected network$/ } },
-  { name: 'absent with nothing recorded → nothing to do', module: route, args: { state: 'absent' }, host: 'rs1', sections: pick(cap('route.default-via-192.0.2.254.netns'), 'routes', 'saved', 'persist'), expect: { summaries: [], notes: [] } },
+  { name: 'absent with nothing recorded → nothing to do', module: route, args: { state: 'absent' }, host: 'rs1', sections: pick(cap('route.default-via-192.0.2.254.netns'), 'routes', 'saved', 'netstack', 'persist'), expect: { summaries: [], notes: [] } },
 
   // nat_masquerade
   { name: 'the rule already there (iptables-nft in a netns) → nothing to do', module: natMasquerade, args: { source: '10.213.0.0/24' }, host: 'director', sections: cap('nat_masquerade.iptables.netns'), expect: { summaries: [] } },
-  { name: 'no rule (netns) → -A, with a note that it is not persisted', module: natMasquerade, args: { source: '10.213.0.0/24' }, host: 'director', sections: cap('nat_masquerade.iptables-empty.netns'),
-    expect: { summaries: ['masquerade 10.213.0.0/24'], scripts: ['iptables -w -t nat -A POSTROUTING -s 10.213.0.0/24 -j MASQUERADE'], notes: [/^not persisted across reboots/] } },
+  { name: 'no rule (netns: no systemd) → -A, with a note that it is not persisted', module: natMasquerade, args: { source: '10.213.0.0/24' }, host: 'director', sections: cap('nat_masquerade.iptables-empty.netns'),
+    expect: { summaries: ['masquerade 10.213.0.0/24'], scripts: ['iptables -w -t nat -A POSTROUTING -s 10.213.0.0/24 -j MASQUERADE'], notes: [/^masquerade 10\.213\.0\.0\/24 not persisted: no systemd/] } },
   { name: 'auto with DR forwarding (the default cluster) → the rule is removed', module: natMasquerade, args: { state: 'auto' }, host: 'director', sections: cap('nat_masquerade.iptables.netns'),
     expect: { summaries: ['stop: masquerade 10.213.0.0/24'], scripts: ['iptables -w -t nat -D POSTROUTING -s 10.213.0.0/24 -j MASQUERADE'] } },
-  { name: 'neither iptables nor nft → refused', module: natMasquerade, args: { source: '10.213.0.0/24' }, host: 'director', sections: { nat: ok('@@none\n') }, expect: { refuse: /^neither iptables nor nft is installed/ } },
-  { name: 'iptables failing → refused with its message', module: natMasquerade, args: { source: '10.213.0.0/24' }, host: 'director', sections: { nat: { out: '@@iptables\n', err: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n', rc: 4 } },
+  { name: 'neither iptables nor nft → refused', module: natMasquerade, args: { source: '10.213.0.0/24' }, host: 'director', sections: { nat: ok('@@none\n'), persist: ok('') }, expect: { refuse: /^neither iptables nor nft is installed/ } },
+  { name: 'iptables failing → refused with its message', module: natMasquerade, args: { source: '10.213.0.0/24' }, host: 'director', sections: { nat: { out: '@@iptables\n', err: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n', rc: 4 }, persist: ok('') },
     expect: { refuse: /^iptables -t nat -S POSTROUTING failed \(exit 4\): iptables v1\.8\.9 .*Permission denied/ } },
 
   // ipvs
@@ -67,4 +70,7 @@ export const lvsRows: Row[] = [
   { name: 'ipvsadm not installed → refused on up', module: ipvs, args: {}, host: 'director', sections: { ...ipvsDone, table: ok('@@no-ipvsadm\n') }, expect: { refuse: /^ipvsadm is not installed on this host/ } },
   { name: 'ipvsadm -S -n failing → refused with its message', module: ipvs, args: {}, host: 'director', sections: { ...ipvsDone, table: { out: '', err: 'Can\'t initialize ipvs: Protocol not available\n', rc: 1 } },
     expect: { refuse: /^ipvsadm -S -n failed \(exit 1\): Can't initialize ipvs: Protocol not available$/ } },
+
+  // keepalived (issue #13): keepalived.rows.ts
+  ...keepalivedRows,
 ];

@@ -130,7 +130,7 @@ function labHost(inv: InventoryLike, h: string, stateDir: string, networks: LabN
       mac: macFor(lab, h, name),
     };
   });
-  const vm = kind === 'vm' ? { image: spec.image ?? 'fast', ...(spec.memory ? { memoryMb: spec.memory } : {}) } : {};
+  const vm = kind === 'vm' ? { image: spec.image ?? 'fast', ...(spec.memory ? { memoryMb: spec.memory } : {}), ...(spec.watchdog ? { watchdog: true } : {}) } : {};
   return { name: h, kind, ...vm, hostname: h, netns: `cf-${lab}-${h}`, dir: path.join(stateDir, 'hosts', h), nics, primaryAddress: primary };
 }
 

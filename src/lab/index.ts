@@ -64,6 +64,7 @@ function vmSpec(cfg: LabConfig, h: LabHost, authorizedKeys: string): VmSpec {
     image: h.image,
     ...(h.image === 'debian' ? { aptSource: aptSourceFor(cfg, h) } : {}),
     ...(h.memoryMb ? { memoryMb: h.memoryMb } : {}),
+    ...(h.watchdog ? { watchdog: true } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ const size = z.string().refine(isSize, { message: 'not a size: use a positive nu
 export const labSchema = z
   .object({
     networks: z.record(itemName('network name'), z.object({ subnet }).strict()).optional(),
-    hosts: z.record(z.string(), z.object({ kind: z.enum(['ns', 'vm']).default('ns'), image: z.enum(['fast', 'debian']).optional(), networks: z.array(z.string()).optional(), addresses: z.record(z.string(), ipv4).optional(), memory: z.number().int().min(64).optional() }).strict()).optional(),
+    hosts: z.record(z.string(), z.object({ kind: z.enum(['ns', 'vm']).default('ns'), image: z.enum(['fast', 'debian']).optional(), networks: z.array(z.string()).optional(), addresses: z.record(z.string(), ipv4).optional(), memory: z.number().int().min(64).optional(), watchdog: z.boolean().optional() }).strict()).optional(),
     disks: z.record(itemName('disk name'), z.object({ size, hosts: z.array(z.string()).min(1) }).strict()).optional(),
     packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, { message: 'not a Debian package name' })).optional(),
   })
@@ -72,6 +72,8 @@ export function labCrossChecks(v: unknown): LabProblem[] {
   for (const h of Object.keys(labHosts)) if (!Object.hasOwn(hosts, h)) out.push({ path: ['lab', 'hosts'], key: h, message: `"${h}" is not a host in hosts:` });
   for (const [h, spec] of Object.entries<any>(labHosts)) {
     if (isObj(spec) && spec.image !== undefined && spec.kind !== 'vm') out.push({ path: ['lab', 'hosts', h, 'image'], message: 'an image is chosen only for a vm host (kind: vm)' });
+    // a namespace host shares this machine's kernel: a watchdog there would reset the machine
+    if (isObj(spec) && spec.watchdog === true && spec.kind !== 'vm') out.push({ path: ['lab', 'hosts', h, 'watchdog'], message: 'a watchdog is given only to a vm host (kind: vm): a namespace host shares this machine\'s kernel, and its watchdog would reset the machine' });
   }
   checkHostNetworks(hosts, labHosts, labSubnets(lab, hosts), implicit, out);
   if (isObj(lab.disks)) checkDisks(lab.disks, hosts, inv.ha, out);

@@ -12,7 +12,7 @@ export interface InventoryLike {
   lvs?: { vip?: string; directors?: string[]; nat?: { gateway?: string } };
   lab?: {
     networks?: Record<string, { subnet: string }>;
-    hosts?: Record<string, { kind?: LabHostKind; image?: LabVmImage; networks?: string[]; addresses?: Record<string, string>; memory?: number }>;
+    hosts?: Record<string, { kind?: LabHostKind; image?: LabVmImage; networks?: string[]; addresses?: Record<string, string>; memory?: number; watchdog?: boolean }>;
     disks?: Record<string, { size: string; hosts: string[] }>;
     /** packages added to the lab's package source (beyond LAB_PACKAGES in repo.ts) */
     packages?: string[];
@@ -57,6 +57,8 @@ export interface LabHost {
   image?: LabVmImage;
   /** vm hosts: memory in MiB (lab.hosts.X.memory) */
   memoryMb?: number;
+  /** vm hosts: an emulated i6300esb watchdog that resets the VM (lab.hosts.X.watchdog) */
+  watchdog?: boolean;
   hostname: string;
   /** Network namespace of an ns host (vm hosts run qemu in the bridge namespace) */
   netns: string;

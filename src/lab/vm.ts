@@ -23,6 +23,7 @@ export interface VmSpec {
   hostKeyDir: string;        // holds ssh_host_ed25519_key and .pub
   authorizedKeys: string;    // content of root's authorized_keys in the VM
   memoryMb?: number;         // default 256 (fast), 512 (debian)
+  watchdog?: boolean;        // an emulated i6300esb watchdog whose expiry resets this VM (never the machine)
   image?: VmImage;           // default fast: the initramfs of this machine's binaries
   aptSource?: string;        // debian: the VM's only apt source (the lab's package source)
 }
@@ -154,6 +155,7 @@ export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
     '-device', 'virtio-rng-pci',
     // hands memory the guest frees (e.g. the unpacked initrd) back to the host
     '-device', 'virtio-balloon-pci,free-page-reporting=on',
+    ...watchdogArgs(spec),
     ...(boot.reboot ? [] : ['-no-reboot']), '-daemonize', '-pidfile', pidFile,
   ];
   spec.nics.forEach((n, i) => {
@@ -184,6 +186,11 @@ export async function startVm(spec: VmSpec): Promise<{ pid: number }> {
   const pid = readPid(spec.stateDir);
   if (pid === undefined || !isQemu(pid)) throw new Error(`qemu for ${spec.name} not running after start (see ${spec.stateDir}/qemu.log)`);
   return { pid };
+}
+
+/** qemu arguments of the VM's watchdog: an i6300esb device whose expiry resets the VM (qemu ≥ 6.0: -action). */
+export function watchdogArgs(spec: Pick<VmSpec, 'watchdog'>): string[] {
+  return spec.watchdog ? ['-device', 'i6300esb', '-action', 'watchdog=reset'] : [];
 }
 
 interface Boot { kernel: string; initrd: string; append: string; drives: string[]; memoryMb: number; reboot: boolean }

@@ -8,8 +8,9 @@ import { rowKind, type Row } from '../../support/module-harness.js';
 import { coreRows } from './core.rows.js';
 import { haRows } from './ha.rows.js';
 import { lvsRows } from './lvs.rows.js';
+import { pacemakerRows } from './pacemaker.rows.js';
 
-const ROWS: Row[] = [...coreRows, ...haRows, ...lvsRows];
+const ROWS: Row[] = [...coreRows, ...haRows, ...lvsRows, ...pacemakerRows];
 /** Modules that never change anything (they only check, and refuse or agree): no change row possible. */
 const READ_ONLY = new Set(['disk_attached']);
 

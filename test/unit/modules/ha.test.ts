@@ -223,7 +223,7 @@ describe('cluster_config', () => {
 
 describe('cluster_daemon', () => {
   it('clumanager not installed → ok with warning; installed → chkconfig on + service start', () => {
-    expect(run(clusterDaemon, {}, { svc: ok('clumanager|0|0|-|-\n') })).toEqual({ changes: [], warnings: ['cluster.xml written, clumanager not installed'] });
+    expect(run(clusterDaemon, {}, { svc: ok('clumanager|0|0|-|-\n') })).toEqual({ changes: [], warnings: ['cluster.xml written, clumanager not installed (no current distribution ships it: set ha.format: pacemaker for a cluster that runs its services and fails over)'] });
     const p = run(clusterDaemon, {}, { svc: ok('clumanager|1|0|disabled|/etc/init.d/clumanager\n') }, { facts: facts({ tools: { chkconfig: true } }) });
     expect(p.changes[0]!.actions.map((a) => (a as any).script)).toEqual(['chkconfig clumanager on', 'service clumanager start || /etc/init.d/clumanager start']);
   });

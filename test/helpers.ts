@@ -45,3 +45,19 @@ export function sshFor(inventory: string) {
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   };
 }
+
+/** `plan ARGS --json`: the tasks that would change something, as `host task: summaries` (empty = 0 changes). */
+export function planChanges(args: string[], opts: { env?: Record<string, string> } = {}): string[] {
+  const p = cliJson(['plan', ...args], opts);
+  if (p.json === null) throw new Error(`plan printed no JSON: ${p.stderr.slice(-2000)}`);
+  return p.json.events.filter((e: any) => e.type === 'task' && e.status === 'would_change').map((e: any) => `${e.host} ${e.task}: ${e.changes.map((c: any) => c.summary).join('; ')}`);
+}
+
+/** A lab test file's own lab, brought up from nothing (a leftover of an earlier run is taken down first). */
+export function freshLab(inventory: string, label: string, timeoutMs = 900_000): void {
+  cli(['lab', 'down', inventory]);
+  const t = Date.now();
+  const up = cli(['lab', 'up', inventory], { timeout: timeoutMs });
+  console.log(`${label}: lab up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  if (up.code !== 0) throw new Error(`lab up ${inventory} failed (exit ${up.code}):\n${up.stderr}${up.stdout}`);
+}

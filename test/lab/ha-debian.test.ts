@@ -5,7 +5,7 @@
 // passes and `plan` reports 0 changes. After `down` and a reboot nothing of the cluster comes back but the data.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliAsync, cliJson, isRoot, ROOT, sshFor } from '../helpers.js';
+import { cli, cliAsync, cliJson, freshLab, isRoot, planChanges, ROOT, sshFor } from '../helpers.js';
 
 const INV = resolve(ROOT, 'test/lab/inventories/ha-debian.yaml');
 const ssh = sshFor(INV);
@@ -15,12 +15,6 @@ const DISK = '/dev/disk/by-id/clusterform-t-hadeb-shared';
 const LONG = 900_000;
 const secs = (t: number) => ((Date.now() - t) / 1000).toFixed(1);
 
-/** `plan`: the tasks that would change something (empty = 0 changes). */
-function planChanges(): string[] {
-  const p = cliJson(['plan', INV]);
-  expect(p.json, p.stderr.slice(-2000)).not.toBeNull();
-  return p.json.events.filter((e: any) => e.type === 'task' && e.status === 'would_change').map((e: any) => `${e.host} ${e.task}: ${e.changes.map((c: any) => c.summary).join('; ')}`);
-}
 
 /** What a member has of the cluster right now: partitions, file systems, raw config, mount points, cluster.xml. */
 function memberState(h: string): string {
@@ -45,7 +39,7 @@ function expectClusterAsLeft(when: string, after: Record<string, string>): void 
   const v = cli(['verify', INV]);
   expect(v.code, `${when}: ${v.stdout}${v.stderr}`).toBe(0);
   expect(v.stdout, when).toMatch(/\b0 failed checks/);
-  expect(planChanges(), when).toEqual([]);
+  expect(planChanges([INV]), when).toEqual([]);
   for (const h of NODES) expect(memberState(h), `${when}: ${h}`).toBe(after[h]);
   expect(readData('node2'), when).toBe('written before the reboots\n');
 }
@@ -53,11 +47,7 @@ function expectClusterAsLeft(when: string, after: Record<string, string>): void 
 describe.skipIf(!enabled)('lab: HA pair on Debian-image VMs sharing a virtio disk, through reboots, power cuts and down', () => {
   const afterUp: Record<string, string> = {};
   beforeAll(() => {
-    cli(['lab', 'down', INV]);
-    const t = Date.now();
-    const up = cli(['lab', 'up', INV], { timeout: LONG });
-    console.log(`ha-debian: lab up in ${secs(t)} s`);
-    expect(up.code, up.stderr + up.stdout).toBe(0);
+    freshLab(INV, 'ha-debian', LONG);
   }, LONG);
   afterAll(() => {
     cli(['lab', 'down', INV]);

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, isRoot, ROOT, sshFor } from '../helpers.js';
+import { cli, freshLab, isRoot, ROOT, sshFor } from '../helpers.js';
 import { labConfigFromInventory, loadLabInventory } from '../../src/lab/index.js';
 
 const INV = resolve(ROOT, 'test/lab/inventories/ha-pacemaker.yaml');
@@ -113,11 +113,7 @@ const cutRuns: number[] = [];
 
 describe.skipIf(!enabled)('lab: a pacemaker HA pair on Debian VMs fails over (issue #14)', () => {
   beforeAll(() => {
-    cli(['lab', 'down', INV]);
-    const t = Date.now();
-    const up = cli(['lab', 'up', INV], { timeout: LONG });
-    console.log(`ha-pacemaker: lab up in ${secs(t)} s`);
-    expect(up.code, up.stderr + up.stdout).toBe(0);
+    freshLab(INV, 'ha-pacemaker', LONG);
     // the VM's own kernel (no i6300esb driver in the cloud kernel): softdog there resets only that VM
     for (const h of MEMBERS) ok(h, '[ -c /dev/watchdog ] || modprobe softdog; echo softdog > /etc/modules-load.d/cf-lab-watchdog.conf; [ -c /dev/watchdog ]');
     // the seed writes the lab's udev rule at the first boot, after udev started: a race can leave the by-id link out

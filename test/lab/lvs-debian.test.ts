@@ -5,7 +5,7 @@
 // from power-on to the first good request through the VIP.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliAsync, cliJson, isRoot, ROOT, sshFor } from '../helpers.js';
+import { cli, cliAsync, cliJson, freshLab, isRoot, planChanges, ROOT, sshFor } from '../helpers.js';
 
 const INV = resolve(ROOT, 'test/lab/inventories/lvs-debian.yaml');
 const ssh = sshFor(INV);
@@ -50,12 +50,6 @@ async function firstGood(t0: number, limitMs: number): Promise<number | undefine
   return undefined;
 }
 
-/** `plan`: the tasks that would change something (empty = 0 changes). */
-function planChanges(): string[] {
-  const p = cliJson(['plan', INV]);
-  expect(p.json, p.stderr.slice(-2000)).not.toBeNull();
-  return p.json.events.filter((e: any) => e.type === 'task' && e.status === 'would_change').map((e: any) => `${e.host} ${e.task}: ${e.changes.map((c: any) => c.summary).join('; ')}`);
-}
 
 /** What a real server or the director has of the farm right now (for failure messages). */
 function farmState(): string {
@@ -74,16 +68,12 @@ function expectFarmWorks(when: string): void {
   const got = answers.join(' ');
   if (answers.includes('FAIL')) expect.fail(`${when}: ${got}\n${farmState()}`);
   for (const h of RS) expect(answers.filter((a) => a === h).length, `${when}: ${got}`).toBe(10);
-  expect(planChanges(), when).toEqual([]);
+  expect(planChanges([INV]), when).toEqual([]);
 }
 
 describe.skipIf(!enabled)('lab: LVS-DR on Debian-image VMs, from bare, through reboots and power cuts', () => {
   beforeAll(() => {
-    cli(['lab', 'down', INV]);
-    const t = Date.now();
-    const up = cli(['lab', 'up', INV], { timeout: LONG });
-    console.log(`lvs-debian: lab up in ${secs(t)} s`);
-    expect(up.code, up.stderr + up.stdout).toBe(0);
+    freshLab(INV, 'lvs-debian', LONG);
     const t2 = Date.now();
     for (const h of RS) {
       const r = ssh(h, webSetup(h), WEB_UNIT);

@@ -7,7 +7,7 @@
 import { rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliJson, isRoot, ROOT, sshFor } from '../helpers.js';
+import { cli, cliJson, freshLab, isRoot, ROOT, sshFor } from '../helpers.js';
 
 const INV = resolve(ROOT, 'test/lab/inventories/lvs-failover.yaml');
 const INV_W = resolve(ROOT, 'test/lab/inventories/lvs-failover.weight.tmp.yaml');
@@ -171,11 +171,7 @@ function upOk(inv = INV): any {
 
 describe.skipIf(!enabled)('lab: LVS-DR with two directors in VRRP failover and health checks (keepalived)', () => {
   beforeAll(() => {
-    cli(['lab', 'down', INV]);
-    const t = Date.now();
-    const up = cli(['lab', 'up', INV], { timeout: LONG });
-    console.log(`lvs-failover: lab up in ${secs(t)} s`);
-    expect(up.code, up.stderr + up.stdout).toBe(0);
+    freshLab(INV, 'lvs-failover', LONG);
     for (const h of RS) expect(ssh(h, WEB(h)).code).toBe(0);
     for (const h of DIRECTORS) expect(ssh(h, 'systemctl is-system-running --wait').stdout.trim(), h).toMatch(/^(running|degraded)$/);
   }, LONG);

@@ -13,7 +13,7 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNetStack, pickBackend, netStackSh } from '../../src/modules/support/netstack.js';
-import { cli, cliJson, isRoot, ROOT, sshFor } from '../helpers.js';
+import { cli, cliJson, freshLab, isRoot, planChanges, ROOT, sshFor } from '../helpers.js';
 
 const INV = resolve(ROOT, 'test/lab/inventories/netstack-debian.yaml');
 const ssh = sshFor(INV);
@@ -47,19 +47,10 @@ function reboot(): string {
   return `${r.stdout.trim()} (${secs(t)} s in all)`;
 }
 
-function planChanges(): string[] {
-  const p = cliJson(['plan', INV, '--limit', 'rs1']);
-  expect(p.json, p.stderr.slice(-2000)).not.toBeNull();
-  return p.json.events.filter((e: any) => e.type === 'task' && e.status === 'would_change').map((e: any) => `${e.host} ${e.task}: ${e.changes.map((c: any) => c.summary).join('; ')}`);
-}
 
 describe.skipIf(!enabled)('lab: network persistence on a systemd-networkd Debian VM', () => {
   beforeAll(() => {
-    cli(['lab', 'down', INV]);
-    const t = Date.now();
-    const up = cli(['lab', 'up', INV], { timeout: LONG });
-    console.log(`netstack-debian: lab up in ${secs(t)} s`);
-    expect(up.code, up.stderr + up.stdout).toBe(0);
+    freshLab(INV, 'netstack-debian', LONG);
     // as booted from the image: ifupdown (networking.service, interfaces.d sourced) keeps lo and eth0
     const before = ssh('rs1', netStackSh()).stdout;
     console.log(`netstack-debian: what the network stack read prints on rs1 as booted:\n${before}`);
@@ -95,7 +86,7 @@ describe.skipIf(!enabled)('lab: network persistence on a systemd-networkd Debian
     console.log(`netstack-debian: reboot after up: ${reboot()}`);
     expect(linkState('lo')).toMatch(/^ADMIN_STATE=configur(ing|ed) NETWORK_FILE=\/etc\/systemd\/network\/10-clusterform-lo\.network$/);
     expect(loAddrs()).toEqual(['127.0.0.1/8 lo', `${VIP}/32 lo:0`]);
-    expect(planChanges()).toEqual([]);
+    expect(planChanges([INV, '--limit', 'rs1'])).toEqual([]);
   }, LONG);
 
   it('down, then a reboot: no VIP on lo and no clusterform network file', () => {

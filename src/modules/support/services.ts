@@ -12,7 +12,7 @@ const NOT_INSTALLABLE = new Set(['static', 'indirect', 'generated', 'transient']
 
 /** Why services cannot be managed on this host at all (no init system clusterform knows), or undefined. */
 export function noInitSystem(facts: Facts, names: string[]): string | undefined {
-  if (facts.init !== 'none') return undefined;
+  if (facts.init !== 'none' || names.length === 0) return undefined; // nothing to manage: nothing to refuse
   return `cannot manage ${names.join(', ')}: this host has neither systemd (no /run/systemd/system) nor SysV init ` +
     '(/etc/init.d or /etc/rc.d/init.d with update-rc.d or chkconfig): start and stop them by hand';
 }

@@ -49,6 +49,8 @@ export const serviceRows: Row[] = [
   // neither
   { name: 'neither systemd nor SysV → refused, naming what was looked for', module: serviceState, args: { names: ['nfs', 'smb'] }, facts: NO_INIT, sections: { svc: ok('nfs|0|0|-|-\nsmb|0|0|-|-\n') },
     expect: { refuse: /^cannot manage nfs, smb: this host has neither systemd \(no \/run\/systemd\/system\) nor SysV init \(\/etc\/init\.d or \/etc\/rc\.d\/init\.d with update-rc\.d or chkconfig\): start and stop them by hand$/ } },
+  { name: 'neither, but no service to manage (cluster_managed_services: []) → nothing to do, no refusal', module: serviceState, args: { names: [] }, facts: NO_INIT, sections: { svc: ok('') },
+    expect: { summaries: [] } },
 
   // package on a host whose /usr is read-only (as a lab namespace host sees it: src/lab/ns.ts readOnlyBindSh)
   { name: 'missing on a read-only /usr → refused before apt runs, naming the path', module: pkg, args: { name: 'cf-no-such-package' }, sections: cap('package.usr-read-only.mountns'),

@@ -8,12 +8,14 @@ import { cmd } from '../../util/shell.js';
 import { type Ha, haArg, haOf } from '../support/disks.js';
 import { parseSvc, startActions, stopActions, svcReadSh, type SvcState } from '../support/services.js';
 
-const args = z.object({
+/** The arguments of the cluster tasks (cluster_daemon, pacemaker_cib): the HA section, the state, and a wait. */
+export const clusterTaskArgs = z.object({
   ...haArg,
   state: z.enum(['present', 'absent']).default('present'),
-  /** pacemaker: how long to wait for a designated controller after starting it (TCG lab VMs are slow) */
+  /** pacemaker: how long to wait for the cluster to settle (a designated controller, resources) (s; TCG lab VMs are slow) */
   wait: z.number().int().min(1).max(3600).default(300),
 }).strict();
+const args = clusterTaskArgs;
 type Args = z.infer<typeof args>;
 
 export function daemonNames(format: Ha['format']): string[] {

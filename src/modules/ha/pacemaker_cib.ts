@@ -8,17 +8,12 @@
 import { z } from 'zod';
 import { defineModule, type Action, type Change, type Plan, type TaskCtx } from '../../engine/types.js';
 import { cmd } from '../../util/shell.js';
-import { errText, haArg, haOf } from '../support/disks.js';
+import { errText, haOf } from '../support/disks.js';
 import { sec } from '../support/sections.js';
 import { canonical, type Cib, type El, hasSecret, MANAGED_DESC, parseCib, toXml, wantedCib } from './cib.js';
-import { HAS_DC_SH } from './cluster_daemon.js';
+import { clusterTaskArgs, HAS_DC_SH } from './cluster_daemon.js';
 
-const args = z.object({
-  ...haArg,
-  state: z.enum(['present', 'absent']).default('present'),
-  /** how long to wait for the cluster to settle after a change (s) */
-  wait: z.number().int().min(1).max(3600).default(300),
-}).strict();
+const args = clusterTaskArgs;
 type Args = z.infer<typeof args>;
 
 interface State { running: boolean; error?: string; cib?: Cib }

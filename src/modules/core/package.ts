@@ -62,7 +62,11 @@ export const pkg = defineModule<PackageArgs, PackageState>({
   name: 'package',
   doc: 'A package, installed with the host package manager when the command it provides is missing.',
   args,
-  read: ({ args: a }) => ({ which: `command -v ${q(a.command ?? a.name)}`, ro: readOnlySh() }),
+  // the mount table is read only when the command is missing (a no-op run of an installed package reads nothing more)
+  read: ({ args: a }) => {
+    const which = `command -v ${q(a.command ?? a.name)}`;
+    return { which, ro: `if ! ${which} >/dev/null 2>&1; then\n${readOnlySh()}\nfi` };
+  },
   parse: (res) => (sec(res, 'which').rc === 0 ? { found: true } : { found: false, readOnly: parseReadOnly(sec(res, 'ro').out) }),
   plan: (s, { args: a, facts }) => {
     if (s.found) return { changes: [] };

@@ -20,6 +20,8 @@ const args = z
     device: z.union([z.literal('auto'), ifaceArg]).default('auto'),
     label: z.string().regex(/^[A-Za-z0-9._-]+:[A-Za-z0-9_-]+$/, 'a label like lo:0').max(15).optional(),
     persist: z.boolean().default(true),
+    /** absent only: false leaves the live address alone and removes only its boot configuration (another owner, such as keepalived, holds it now) */
+    live: z.boolean().default(true),
     state: stateArg,
   })
   .strict()
@@ -201,7 +203,7 @@ export const ipAddress = defineModule<IpAddressArgs, IpAddressState>({
       }
       return { changes, notes };
     }
-    for (const x of here) changes.push({ summary: `remove ${x.address}/${x.prefix} from ${x.label ?? dev}`, actions: [{ kind: 'sh', script: cmd(['ip', 'addr', 'del', `${x.address}/${x.prefix}`, 'dev', dev]), desc: `ip addr del ${x.address}/${x.prefix} dev ${dev}` }] });
+    if (a.live) for (const x of here) changes.push({ summary: `remove ${x.address}/${x.prefix} from ${x.label ?? dev}`, actions: [{ kind: 'sh', script: cmd(['ip', 'addr', 'del', `${x.address}/${x.prefix}`, 'dev', dev]), desc: `ip addr del ${x.address}/${x.prefix} dev ${dev}` }] });
     changes.push(...planPersist([], s.found, cidr, keep));
     return { changes, notes };
   },

@@ -19,6 +19,13 @@ const args = z
     hosts: z.array(z.object({ name: z.string(), address: z.string() }).passthrough()),
     /** auto: present when keepalived owns the farm (lvs.failover or health checks), absent otherwise */
     state: z.enum(['present', 'absent', 'auto']).default('present'),
+    /**
+     * where keepalived is started when it is not running (present): `all` (here, whatever the host); `preferred_master`
+     * (the config on every director, started only on lvs.directors[0], which is waited for until it holds the VIP);
+     * `backups` (no config: the other directors started, after the preferred master). With `preempt: false` the first
+     * director to start keeps the VIP, so a fresh farm starts its preferred master first.
+     */
+    start: z.enum(['all', 'preferred_master', 'backups']).default('all'),
   })
   .strict()
   .transform((a) => ({ ...a, state: a.state === 'auto' ? (keepalivedOwns(a.lvs) ? 'present' as const : 'absent' as const) : a.state }));
@@ -59,6 +66,29 @@ function authPass(lvs: KeepalivedArgs['lvs'], env: NodeJS.ProcessEnv): { pass?: 
   return { pass: v };
 }
 
+/** Waits (bounded) until this host holds the VIP: the preferred master's first start, before the others start. */
+export function awaitVipScript(vip: string, seconds: number): string {
+  const tries = Math.ceil(seconds * 2);
+  return `i=0; while [ $i -lt ${tries} ] && ! ip -o addr show | grep -qF ${q(` ${vip}/`)}; do sleep 0.5; i=$((i + 1)); done; true`;
+}
+
+/** The start (or reload) of keepalived on this host for the task's `start` phase. */
+function startChanges(a: KeepalivedArgs, svc: SvcState, host: string, facts: Parameters<typeof startActions>[1], confChanged: boolean): { changes: Change[]; notes: string[] } {
+  const preferred = a.lvs.directors[0] === host;
+  const start: Action[] = startActions(svc, facts);
+  if (!start.length) {
+    if (!confChanged || a.start === 'backups') return { changes: [], notes: [] };
+    return { changes: [{ summary: 'reload keepalived (applies the difference; a restart would drop every VIP and IPVS rule)', actions: [{ kind: 'sh', script: cmd(['systemctl', 'reload', svc.unit]), desc: `systemctl reload ${svc.unit}` }] }], notes: [] };
+  }
+  if ((a.start === 'preferred_master' && !preferred) || (a.start === 'backups' && preferred))
+    return { changes: [], notes: a.start === 'preferred_master' ? [`keepalived starts after the preferred master ${a.lvs.directors[0]} (a later task)`] : [] };
+  const f = a.lvs.failover;
+  const wait: Action[] = f && a.start === 'preferred_master' && svc.active === false
+    ? [{ kind: 'sh', script: awaitVipScript(a.lvs.vip, 3 * f.advert_int + 15), desc: `wait until this host holds the VIP ${a.lvs.vip} (at most ${3 * f.advert_int + 15} s)` }]
+    : [];
+  return { changes: [{ summary: `enable and start keepalived (${svc.active ? 'running' : 'stopped'}, ${svc.enabled ? 'enabled' : 'disabled'} now)`, actions: [...start, ...wait] }], notes: [] };
+}
+
 function planAbsent(s: KeepalivedState, facts: Parameters<typeof stopActions>[1]): { changes: Change[]; notes: string[] } {
   const ours = s.conf.exists && s.conf.content.startsWith(MANAGED);
   if (!ours) return { changes: [], notes: s.conf.exists ? [`${KEEPALIVED_CONF} is not clusterform's: keepalived left alone`] : [] };
@@ -93,7 +123,7 @@ export const keepalived = defineModule<KeepalivedArgs, KeepalivedState>({
     gwIface: res.gw ? res.gw.out.trim() : '',
   }),
   plan: (s, { args: a, host, facts, inventory, dryRun }) => {
-    if (a.state === 'absent') return planAbsent(s, facts);
+    if (a.state === 'absent') return a.start === 'backups' ? { changes: [], notes: [] } : planAbsent(s, facts);
     const notes: string[] = [];
     if (!s.installed) {
       if (!dryRun) return { changes: [], refuse: 'keepalived is not installed on this host (install the keepalived package first)' };
@@ -111,7 +141,7 @@ export const keepalived = defineModule<KeepalivedArgs, KeepalivedState>({
 
     const changes: Change[] = [];
     const confChanged = !s.conf.exists || s.conf.content !== content;
-    if (confChanged) {
+    if (confChanged && a.start !== 'backups') {
       changes.push({
         summary: `${s.conf.exists ? 'update' : 'create'} ${KEEPALIVED_CONF} (checked with keepalived -t before it replaces the old one)`,
         diff: maskedDiff(s.conf.content, content, KEEPALIVED_CONF),
@@ -119,9 +149,7 @@ export const keepalived = defineModule<KeepalivedArgs, KeepalivedState>({
       });
     }
     const svc = s.installed ? s.svc : { ...NO_SVC, unit: 'keepalived.service' };
-    const start: Action[] = startActions(svc, facts);
-    if (start.length) changes.push({ summary: `enable and start keepalived (${svc.active ? 'running' : 'stopped'}, ${svc.enabled ? 'enabled' : 'disabled'} now)`, actions: start });
-    else if (confChanged) changes.push({ summary: 'reload keepalived (applies the difference; a restart would drop every VIP and IPVS rule)', actions: [{ kind: 'sh', script: cmd(['systemctl', 'reload', svc.unit]), desc: `systemctl reload ${svc.unit}` }] });
-    return { changes, notes };
+    const st = startChanges(a, svc, host.name, facts, confChanged);
+    return { changes: [...changes, ...st.changes], notes: [...notes, ...st.notes] };
   },
 });

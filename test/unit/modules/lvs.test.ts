@@ -211,9 +211,14 @@ describe('nat_masquerade', () => {
 
 describe('playbooks', () => {
   it('lvs.yaml and lvs-teardown.yaml load with the LVS modules', () => {
-    for (const f of ['playbooks/lvs.yaml', 'playbooks/lvs-teardown.yaml']) {
+    for (const [f, n] of [['playbooks/lvs.yaml', 3], ['playbooks/lvs-teardown.yaml', 2]] as const) {
       const plays = loadPlaybook(f, defaultRegistry);
-      expect(plays.length).toBe(2);
+      expect(plays.length).toBe(n);
     }
+  });
+  it('lvs.yaml starts keepalived on the preferred master in the directors\' play and on the backups only in the play after it', () => {
+    const plays = loadPlaybook('playbooks/lvs.yaml', defaultRegistry);
+    const starts = plays.map((p) => p.tasks.filter((t: any) => t.module?.name === 'keepalived').map((t: any) => t.args?.start));
+    expect(starts.slice(0, 2)).toEqual([['preferred_master'], ['backups']]);
   });
 });

@@ -91,7 +91,7 @@ export function actionScript(a: Action): string {
         `__cft=$(${tempBeside(a.path)}) || exit 1`,
         `{ ${b64chunks(a.content)} | base64 -d > "$__cft" && chmod ${q(a.mode ?? '0644')} "$__cft"` +
           (a.owner ? ` && chown ${q(a.owner)} "$__cft"` : '') +
-          ` && mv -f "$__cft" ${p}; } || { rm -f "$__cft"; exit 1; }`,
+          ` && sync -- "$__cft" && mv -f "$__cft" ${p} && sync -- ${dir}; } || { rm -f "$__cft"; exit 1; }`,
       );
       return out.join('\n');
     }
@@ -114,7 +114,7 @@ export function actionScript(a: Action): string {
 export function describeAction(a: Action): string {
   switch (a.kind) {
     case 'sh': return a.desc;
-    case 'write': return `write ${a.path} (${Buffer.byteLength(a.content)} bytes, mode ${a.mode ?? '0644'}${a.owner ? ', owner ' + a.owner : ''}) via temp file + rename`;
+    case 'write': return `write ${a.path} (${Buffer.byteLength(a.content)} bytes, mode ${a.mode ?? '0644'}${a.owner ? ', owner ' + a.owner : ''}) via temp file, flushed, renamed`;
     case 'remove': return a.restoreBackup ? `restore ${a.path} from ${BACKUP_DIR}${a.path} (or remove it)` : `remove ${a.path}`;
   }
 }

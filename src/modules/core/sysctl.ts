@@ -28,8 +28,10 @@ export interface SysctlState {
   /** live value, whitespace-normalised; null when /proc/sys has no such entry */
   live: string | null;
   file: FileState;
-  /** value recorded before clusterform first changed it */
+  /** value recorded before clusterform first changed it (null when there is none or it is empty) */
   saved: string | null;
+  /** a record file exists but is empty: nothing to restore from it */
+  savedEmpty?: boolean;
 }
 
 export const procPath = (name: string) => `/proc/sys/${name.replace(/\./g, '/')}`;
@@ -69,7 +71,8 @@ export const sysctl = defineModule<SysctlArgs, SysctlState>({
   parse: (res) => {
     const live = sec(res, 'live');
     const saved = parseCatFile(sec(res, 'saved'));
-    return { live: live.rc === 0 ? norm(live.out) : null, file: parseCatFile(sec(res, 'file')), saved: saved.exists ? norm(saved.content) : null };
+    // an empty record (written by a version that did not flush it, then a power cut) is no record
+    return { live: live.rc === 0 ? norm(live.out) : null, file: parseCatFile(sec(res, 'file')), saved: saved.exists && norm(saved.content) !== '' ? norm(saved.content) : null, savedEmpty: saved.exists && norm(saved.content) === '' };
   },
   plan: (s, { args: a, dryRun }) => {
     const changes: Change[] = [];
@@ -107,6 +110,8 @@ export const sysctl = defineModule<SysctlArgs, SysctlState>({
       else if (s.live !== s.saved) actions.push({ kind: 'sh', script: `printf '%s\\n' ${q(s.saved)} > ${q(proc)}`, desc: `write ${s.saved} to ${proc}` });
       actions.push({ kind: 'remove', path: recordPath(a.name) });
       changes.push({ summary: s.live !== null && s.live !== s.saved ? `restore ${a.name} = ${s.saved} (now ${s.live})` : `forget the recorded value of ${a.name}`, actions });
+    } else if (a.restore && s.savedEmpty) {
+      changes.push({ summary: `forget the empty record of ${a.name} (live value ${s.live ?? 'missing'} left as is)`, actions: [{ kind: 'remove', path: recordPath(a.name) }] });
     } else if (a.restore && s.saved === null && c) notes.push(`no value recorded for ${a.name}: live value ${s.live ?? 'missing'} left as is`);
     return { changes, notes };
   },

@@ -42,8 +42,10 @@ export function onlyComments(text: string): boolean {
 
 /** Action: write `value` to a record file unless one is there already (keeps the first value). */
 export function recordOnceScript(path: string, value: string): string {
-  const dir = path.replace(/\/[^/]*$/, '');
-  return `if [ ! -e ${q(path)} ]; then mkdir -p ${q(dir)} && printf '%s\\n' ${q(value)} > ${q(path)}; fi`;
+  const dir = path.replace(/\/[^/]*$/, '') || '/';
+  // written beside, flushed to the disk, renamed, the directory flushed: a power cut right after `up` must not leave an
+  // empty record (seen on a director: ip_forward "restored" to '' after a power cut)
+  return `if [ ! -s ${q(path)} ]; then mkdir -p ${q(dir)} && __cfr=$(mktemp ${q(path + '.cf-XXXXXX')}) && printf '%s\\n' ${q(value)} > "$__cfr" && sync -- "$__cfr" && mv -f "$__cfr" ${q(path)} && sync -- ${q(dir)}; fi`;
 }
 
 /** Read snippets for one file, under section names prefixed with `p`. */

@@ -10,7 +10,7 @@ import { kernelModule } from '../../../src/modules/core/kernel_module.js';
 import { pkg } from '../../../src/modules/core/package.js';
 import { serviceState } from '../../../src/modules/core/service_state.js';
 import { sysctl } from '../../../src/modules/core/sysctl.js';
-import { capturedFacts, capturedSections as cap, CLUSTER, ok, type Row } from '../../support/module-harness.js';
+import { capturedFacts, capturedSections as cap, catOut, CLUSTER, ok, type Row } from '../../support/module-harness.js';
 
 const THIS_MACHINE = capturedFacts('debian12.this-machine');
 const ENTRIES = [{ address: '10.213.0.11', names: ['node1'] }, { address: '10.213.0.12', names: ['node2'] }, { address: '10.213.0.1', names: ['director'] }];
@@ -97,7 +97,7 @@ export const coreRows: Row[] = [
   { name: 'this machine: ip_forward 0 → recorded, set and persisted', module: sysctl, args: { name: 'net.ipv4.ip_forward', value: 1 }, sections: cap('sysctl.ip_forward.this-machine'),
     expect: {
       summaries: ['set net.ipv4.ip_forward = 1 (now 0)', 'persist net.ipv4.ip_forward = 1 in /etc/sysctl.d/90-clusterform-lvs.conf'],
-      scripts: ["if [ ! -e /var/lib/clusterform/sysctl/net.ipv4.ip_forward ]; then mkdir -p /var/lib/clusterform/sysctl && printf '%s\\n' 0 > /var/lib/clusterform/sysctl/net.ipv4.ip_forward; fi", "printf '%s\\n' 1 > /proc/sys/net/ipv4/ip_forward", 'write /etc/sysctl.d/90-clusterform-lvs.conf'],
+      scripts: ["if [ ! -s /var/lib/clusterform/sysctl/net.ipv4.ip_forward ]; then mkdir -p /var/lib/clusterform/sysctl && __cfr=$(mktemp /var/lib/clusterform/sysctl/net.ipv4.ip_forward.cf-XXXXXX) && printf '%s\\n' 0 > \"$__cfr\" && sync -- \"$__cfr\" && mv -f \"$__cfr\" /var/lib/clusterform/sysctl/net.ipv4.ip_forward && sync -- /var/lib/clusterform/sysctl; fi", "printf '%s\\n' 1 > /proc/sys/net/ipv4/ip_forward", 'write /etc/sysctl.d/90-clusterform-lvs.conf'],
       writes: { '/etc/sysctl.d/90-clusterform-lvs.conf': '# managed by clusterform\nnet.ipv4.ip_forward = 1\n' },
     } },
   { name: 'this machine: ip_local_port_range "32768<TAB>60999" is "32768 60999" → nothing to do (not persisted)', module: sysctl, args: { name: 'net.ipv4.ip_local_port_range', value: '32768  60999', persist: false }, sections: cap('sysctl.ip_local_port_range.this-machine'), expect: { summaries: [] } },
@@ -105,6 +105,12 @@ export const coreRows: Row[] = [
     expect: { refuse: /^this kernel has no net\.ipv4\.conf\.tunl0\.rp_filter \(\/proc\/sys\/net\/ipv4\/conf\/tunl0\/rp_filter does not exist\)$/ } },
   { name: 'no tunl0 in a dry run → planned, with a note', module: sysctl, args: { name: 'net.ipv4.conf.tunl0.rp_filter', value: 0 }, dryRun: true, sections: cap('sysctl.tunl0-rp_filter-missing.this-machine'),
     expect: { summaries: ['set net.ipv4.conf.tunl0.rp_filter = 0 (now missing)', 'persist net.ipv4.conf.tunl0.rp_filter = 0 in /etc/sysctl.d/90-clusterform-lvs.conf'], notes: ['/proc/sys/net/ipv4/conf/tunl0/rp_filter does not exist yet (an earlier task should create it)'] } },
+  { name: 'absent with an EMPTY record (a power cut right after an unflushed write; seen on a lab director) → the record goes, /proc is not written', module: sysctl, args: { name: 'net.ipv4.ip_forward', state: 'absent', restore: true },
+    sections: { ...cap('sysctl.ip_forward.this-machine'), saved: catOut('') },
+    expect: { summaries: ['forget the empty record of net.ipv4.ip_forward (live value 0 left as is)'], scripts: ['remove /var/lib/clusterform/sysctl/net.ipv4.ip_forward'] } },
+  { name: 'present with an EMPTY record → recorded again (the record script rewrites an empty file: [ ! -s ])', module: sysctl, args: { name: 'net.ipv4.ip_forward', value: 1, persist: false },
+    sections: { ...cap('sysctl.ip_forward.this-machine'), saved: catOut('') },
+    expect: { summaries: ['set net.ipv4.ip_forward = 1 (now 0)'], scripts: [/^if \[ ! -s \/var\/lib\/clusterform\/sysctl\/net\.ipv4\.ip_forward \]; then .* && sync -- "\$__cfr" && mv -f "\$__cfr" \/var\/lib\/clusterform\/sysctl\/net\.ipv4\.ip_forward && sync -- \/var\/lib\/clusterform\/sysctl; fi$/, "printf '%s\\n' 1 > /proc/sys/net/ipv4/ip_forward"] } },
   { name: 'absent, nothing recorded and no file → nothing to do', module: sysctl, args: { name: 'net.ipv4.ip_forward', state: 'absent', restore: true }, sections: cap('sysctl.ip_forward.this-machine'), expect: { summaries: [], notes: [] } },
 
   // kernel_module

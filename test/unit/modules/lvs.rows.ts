@@ -40,7 +40,7 @@ export const lvsRows: Row[] = [
   { name: 'default via another gateway (netns) → recorded, replaced', module: route, args: { gateway: '192.0.2.254' }, host: 'rs1', sections: cap('route.default-via-192.0.2.1.netns'),
     expect: {
       summaries: ['default route via 192.0.2.254 dev eth0 (now via 192.0.2.1 dev eth0)'],
-      scripts: ["if [ ! -e /var/lib/clusterform/route/default ]; then mkdir -p /var/lib/clusterform/route && printf '%s\\n' 'via 192.0.2.1 dev eth0' > /var/lib/clusterform/route/default; fi", 'ip route replace default via 192.0.2.254 dev eth0'],
+      scripts: ["if [ ! -s /var/lib/clusterform/route/default ]; then mkdir -p /var/lib/clusterform/route && __cfr=$(mktemp /var/lib/clusterform/route/default.cf-XXXXXX) && printf '%s\\n' 'via 192.0.2.1 dev eth0' > \"$__cfr\" && sync -- \"$__cfr\" && mv -f \"$__cfr\" /var/lib/clusterform/route/default && sync -- /var/lib/clusterform/route; fi", 'ip route replace default via 192.0.2.254 dev eth0'],
       notes: [ROUTE_NOT_PERSISTED],
     } },
   { name: 'default via the gateway already (netns) → nothing to do', module: route, args: { gateway: '192.0.2.254' }, host: 'rs1', sections: cap('route.default-via-192.0.2.254.netns'), expect: { summaries: [], notes: [ROUTE_NOT_PERSISTED] } },

@@ -97,7 +97,7 @@ describe('route', () => {
   it('replaces the default route, recording the old one; no-op after', () => {
     const p = run(route, { gateway: '10.213.0.1' }, { routes: ok('default via 192.0.2.1 dev eth0 \n'), get: ok('10.213.0.1 dev eth0 src 10.213.0.21 uid 0 \\    cache \n'), saved: file(), netstack, persist }, { host: 'rs1' }).plan;
     expect(p.changes[0]!.actions.map((a: any) => a.script)).toEqual([
-      "if [ ! -e /var/lib/clusterform/route/default ]; then mkdir -p /var/lib/clusterform/route && printf '%s\\n' 'via 192.0.2.1 dev eth0' > /var/lib/clusterform/route/default; fi",
+      "if [ ! -s /var/lib/clusterform/route/default ]; then mkdir -p /var/lib/clusterform/route && __cfr=$(mktemp /var/lib/clusterform/route/default.cf-XXXXXX) && printf '%s\\n' 'via 192.0.2.1 dev eth0' > \"$__cfr\" && sync -- \"$__cfr\" && mv -f \"$__cfr\" /var/lib/clusterform/route/default && sync -- /var/lib/clusterform/route; fi",
       'ip route replace default via 10.213.0.1 dev eth0',
     ]);
     const content = (p.changes[1]!.actions[0] as any).content;

@@ -13,7 +13,7 @@ import { run, sleep } from './sh.js';
 import type { LabConfig, LabHost } from './types.js';
 
 /** Packages every lab repository holds (with their dependencies); an inventory adds more with `lab.packages`. */
-export const LAB_PACKAGES = ['ipvsadm', 'keepalived', 'nfs-kernel-server', 'fdisk'];
+export const LAB_PACKAGES = ['ipvsadm', 'keepalived', 'nfs-kernel-server', 'fdisk', 'nftables'];
 export const REPO_PORT = 8780;
 const pidFile = (cfg: LabConfig, net: string) => path.join(cfg.stateDir, `repo-http-${net}.pid`);
 

@@ -91,6 +91,12 @@ export const coreRows: Row[] = [
     expect: { summaries: ['install package cf-no-such-package (apt)'], scripts: ['export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends cf-no-such-package -o \'Dpkg::Options::=--force-confdef\' -o \'Dpkg::Options::=--force-confold\' || { apt-get update && apt-get install -y --no-install-recommends cf-no-such-package -o \'Dpkg::Options::=--force-confdef\' -o \'Dpkg::Options::=--force-confold\'; }'] } },
   { name: 'missing, command name differs from the package (zypper)', module: pkg, args: { name: 'iproute2', command: 'ip' }, facts: { pkg: 'zypper' }, sections: cap('package.missing.this-machine'),
     expect: { summaries: ['install package iproute2 (zypper)'], scripts: ['zypper --non-interactive install iproute2'] } },
+  { name: 'packages: a list, two of three missing (an empty entry skipped) → ONE apt-get run for both', module: pkg, args: { packages: ['corosync', '', { name: 'pacemaker', command: 'pacemakerd' }, { name: 'psmisc', command: 'fuser' }] },
+    sections: { which: ok('corosync\npacemaker\n'), ro: ok('/usr rw,relatime\n') },
+    expect: { summaries: ['install packages corosync, pacemaker (apt)'], scripts: ["export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends corosync pacemaker -o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold' || { apt-get update && apt-get install -y --no-install-recommends corosync pacemaker -o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold'; }"] } },
+  { name: 'packages: every command found → nothing to do', module: pkg, args: { packages: ['corosync', { name: 'pacemaker', command: 'pacemakerd' }] }, sections: { which: ok(''), ro: ok('') }, expect: { summaries: [] } },
+  { name: 'packages: missing on a read-only /usr → refused, naming each', module: pkg, args: { packages: ['sl', { name: 'psmisc', command: 'fuser' }] }, sections: { which: ok('sl\npsmisc\n'), ro: ok('/usr ro,relatime\n') },
+    expect: { refuse: /^package sl, psmisc: sl, fuser \(psmisc\) are missing and \/usr is read-only on this host/ } },
   { name: 'missing and no package manager → refused', module: pkg, args: { name: 'ipvsadm' }, facts: { pkg: 'none' }, sections: cap('package.missing.this-machine'), expect: { refuse: /^ipvsadm is missing and this host has no package manager clusterform knows .*: install ipvsadm by hand$/ } },
 
   // sysctl

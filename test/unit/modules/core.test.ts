@@ -93,6 +93,16 @@ describe('package', () => {
     expect((dnf.changes[0]!.actions[0] as any).script).toBe('dnf -y install ipvsadm');
     expect(planOf(pkg, { name: 'ipvsadm' }, { which: fail(), ro: ok('') }, { facts: { pkg: 'none' } }).refuse).toMatch(/no package manager/);
   });
+  it('takes either name or packages, and command only with name', () => {
+    const err = (a: unknown) => { const r = pkg.args.safeParse(a); return r.success ? '' : r.error.issues.map((i) => i.message).join('; '); };
+    expect(err({ name: 'a', packages: ['b'] })).toBe('give either name (one package) or packages (a list)');
+    expect(err({})).toBe('give either name (one package) or packages (a list)');
+    expect(err({ packages: ['a'], command: 'x' })).toBe('command goes with name; in packages give { name, command }');
+    expect(err({ packages: ['a', '', { name: 'b', command: 'c' }] })).toBe('');
+    // the list form reads which commands are missing in one section and the mount table only when one is
+    const dnf = planOf(pkg, { packages: ['corosync', { name: 'pacemaker', command: 'pacemakerd' }] }, { which: ok('pacemaker\n'), ro: ok('') }, { facts: { pkg: 'dnf' } });
+    expect((dnf.changes[0]!.actions[0] as any).script).toBe('dnf -y install pacemaker');
+  });
 });
 
 describe('service_state', () => {

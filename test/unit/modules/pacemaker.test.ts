@@ -111,7 +111,7 @@ describe('playbooks', () => {
     for (const m of ['sbd_device', 'sbd_config', 'corosync_config', 'corosync_authkey', 'pacemaker_cib']) expect(ha).toContain(`${m}:`);
     expect(ha.indexOf('corosync_config:')).toBeLessThan(ha.indexOf('disk_layout:'));
     // the Filesystem agent's fuser: without it the group never started in the lab (probe: not installed)
-    expect(ha).toContain('package: { name: psmisc, command: fuser }');
+    expect(ha).toContain(`- { name: "{{#if (eq ha.format 'pacemaker')}}psmisc{{/if}}", command: fuser }`);
     expect(ha.indexOf('cluster_daemon:')).toBeLessThan(ha.indexOf('pacemaker_cib:'));
   });
 });

@@ -1,6 +1,7 @@
 // The held shell's framing, pure: requests encoded, answers parsed from recorded bytes however they are chunked.
 import { describe, expect, it } from 'vitest';
-import { AnswerParser, encodeRequest, type HeldEvent } from '../../src/transport/held-shell.js';
+import { AnswerParser, encodeRequest, HeldShell, type HeldEvent, type ShellPipe } from '../../src/transport/held-shell.js';
+import { TransportError } from '../../src/transport/types.js';
 
 const all256 = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64');
@@ -58,5 +59,48 @@ describe('AnswerParser', () => {
 
   it('a body shorter than its header says is an error (truncated output)', () => {
     expect(() => parseAll([`@@CF-ANS 1 0 6 0\n${b64('abc')}\n\n`])).toThrow(/damaged/);
+  });
+});
+
+describe('HeldShell over a scripted pipe', () => {
+  /** A pipe whose host side the test plays: `host.data(...)`, `host.end(err)`; what the controller wrote in `sent`. */
+  function scripted() {
+    const sent: string[] = [];
+    let onData!: (s: string) => void, onEnd!: (e?: Error) => void;
+    const pipe: ShellPipe = { write: (d) => { sent.push(d); }, attach: (d, e) => { onData = d; onEnd = e; } };
+    return { pipe, sent, host: { data: (s: string) => onData(s), end: (e?: Error) => onEnd(e) } };
+  }
+
+  it('a connection lost mid-message fails the request with the transport\'s lost error, and every later one', async () => {
+    const { pipe, host, sent } = scripted();
+    const held = new HeldShell(pipe, async () => {}, 'h1');
+    const p = held.run('cat big', '"cat big"', { timeoutMs: 60_000 });
+    await Promise.resolve();
+    expect(sent[0]).toMatch(/^@@CF-REQ 1 /);
+    host.data('@@CF-PID 1 77\n@@CF-ANS 1 0 9000 0\nAAAA');
+    const lost = new TransportError('connection to 10.0.0.1:22 lost: connection closed', 'lost');
+    host.end(lost);
+    await expect(p).rejects.toBe(lost);
+    await expect(held.run('true', 'true', { timeoutMs: 1000 })).rejects.toBe(lost);
+  });
+
+  it('a shell that ends without a transport error names the request it was running', async () => {
+    const { pipe, host } = scripted();
+    const held = new HeldShell(pipe, async () => {}, 'h1');
+    const p = held.run('kill -9 $PPID', '"kill -9 $PPID"', { timeoutMs: 60_000 });
+    await Promise.resolve();
+    host.end();
+    await expect(p).rejects.toThrow('h1: the remote shell ended while running "kill -9 $PPID"');
+  });
+
+  it('a timeout kills the request\'s process group and answers timedOut with what it printed', async () => {
+    const { pipe, host } = scripted();
+    const killed: number[] = [];
+    const held = new HeldShell(pipe, async (pid) => { killed.push(pid); host.data(`@@CF-ANS 1 137 3 0\n${b64('abc')}\n\n`); }, 'h1');
+    const p = held.run('sleep 1000', 'sleep', { timeoutMs: 50 });
+    await Promise.resolve();
+    host.data('@@CF-PID 1 4242\n');
+    expect(await p).toMatchObject({ timedOut: true, code: null, stdout: 'abc' });
+    expect(killed).toEqual([4242]);
   });
 });

@@ -165,7 +165,7 @@ function cli(args: string[], timeoutS = 1800): Promise<Proc> {
 }
 
 interface Sample {
-  kind: 'fresh' | 'noop' | 'plan' | 'reset';
+  kind: 'fresh' | 'noop' | 'noop_held' | 'plan' | 'reset';
   run: number; code: number; wall_s: number; engine_wall_s: number | null; cpu_s: number; user_s: number; sys_s: number; rss_mb: number; load1: number;
   changed: number | null; conns_per_host: { min: number; max: number } | null; cmds_per_host: { min: number; max: number; mean: number } | null;
   hosts: number; problems: string[];
@@ -177,6 +177,7 @@ interface Sample {
 
 async function measure(lab: Lab, kind: Sample['kind'], run: number): Promise<Sample> {
   const args = kind === 'reset' ? ['down', lab.inv, '--wipe-disks', '--yes'] : [kind === 'plan' ? 'plan' : 'up', lab.inv];
+  if (kind === 'noop_held') args.push('--held-shell'); // the same no-op, every probe a message to the held shell
   args.push('--json', '--stats');
   if (lab.limit) args.push('--limit', lab.limit);
   const p = await cli(args);
@@ -192,7 +193,7 @@ async function measure(lab: Lab, kind: Sample['kind'], run: number): Promise<Sam
   for (const e of (j?.events ?? []) as any[]) {
     if (e.type === 'task' && e.status === 'failed') problems.push(`${e.host}: ${e.task} failed: ${String(e.error?.message ?? '').slice(0, 300)}`);
   }
-  if ((kind === 'noop' || kind === 'plan') && j && changed !== 0) problems.push(`${kind} after a converged run: changed=${changed}`);
+  if ((kind === 'noop' || kind === 'noop_held' || kind === 'plan') && j && changed !== 0) problems.push(`${kind} after a converged run: changed=${changed}`);
   if (recap.length !== lab.hosts.length) problems.push(`recap has ${recap.length} hosts, expected ${lab.hosts.length}`);
   const conns = recap.map((h) => h.stats?.connections).filter((x): x is number => typeof x === 'number');
   const cmds = recap.map((h) => h.stats?.commands).filter((x): x is number => typeof x === 'number');
@@ -206,7 +207,7 @@ async function measure(lab: Lab, kind: Sample['kind'], run: number): Promise<Sam
     slowest_tasks: ((j?.events ?? []) as any[]).filter((e) => e.type === 'task')
       .map((e) => ({ host: e.host, task: e.task, module: e.module, ms: (e.duration_ms ?? e.durationMs) as number }))
       .sort((a, b) => b.ms - a.ms).slice(0, 8),
-    changed_tasks: kind === 'noop' || kind === 'plan'
+    changed_tasks: kind === 'noop' || kind === 'noop_held' || kind === 'plan'
       ? ((j?.events ?? []) as any[]).filter((e) => e.type === 'task' && (e.status === 'changed' || e.status === 'would_change'))
         .map((e) => `${e.host}: ${e.task} (${e.changes?.[0]?.summary ?? ''})`).slice(0, 20)
       : [],
@@ -233,9 +234,9 @@ function log(s: string) { process.stderr.write(s + '\n'); }
 interface LabResult {
   lab: string; name: string; hosts_measured: number; lab_hosts: number; director: 'ns (left out with --limit)' | 'vm (measured)';
   lab_up_s: number | null; lab_ssh_ready_ms: number | null; lab_down_s: number | null;
-  fresh_s: ReturnType<typeof mmm>; noop_s: ReturnType<typeof mmm>; plan_s: ReturnType<typeof mmm>; reset_s: ReturnType<typeof mmm>;
+  fresh_s: ReturnType<typeof mmm>; noop_s: ReturnType<typeof mmm>; noop_held_s: ReturnType<typeof mmm>; plan_s: ReturnType<typeof mmm>; reset_s: ReturnType<typeof mmm>;
   conns_per_host: { min: number; max: number } | null;
-  cmds_per_host: Record<'fresh' | 'noop' | 'plan', { min: number; max: number; mean: number } | null>;
+  cmds_per_host: Record<'fresh' | 'noop' | 'noop_held' | 'plan', { min: number; max: number; mean: number } | null>;
   cpu_s: Record<'fresh' | 'noop' | 'plan', ReturnType<typeof mmm>>;
   peak_rss_mb: number | null; load1: { min: number; max: number } | null;
   /** OpenSSH floor: `ssh HOST true` to every measured host at once, right after each no-op */
@@ -263,10 +264,10 @@ function summarize(lab: Lab, samples: Sample[], labUp: Proc | null, labDownS: nu
     lab: lab.key, name: lab.name, hosts_measured: lab.hosts.length, lab_hosts: lab.vm ? lab.hosts.length : lab.hosts.length + 1,
     director: lab.vm ? 'vm (measured)' : 'ns (left out with --limit)',
     lab_up_s: labUp ? round(labUp.wallS, 2) : null, lab_ssh_ready_ms: ready ? Number(ready[1]) : null, lab_down_s: labDownS,
-    fresh_s: mmm(of('fresh').map((s) => s.wall_s)), noop_s: mmm(of('noop').map((s) => s.wall_s)), plan_s: mmm(of('plan').map((s) => s.wall_s)),
+    fresh_s: mmm(of('fresh').map((s) => s.wall_s)), noop_s: mmm(of('noop').map((s) => s.wall_s)), noop_held_s: mmm(of('noop_held').map((s) => s.wall_s)), plan_s: mmm(of('plan').map((s) => s.wall_s)),
     reset_s: mmm(of('reset').map((s) => s.wall_s)),
     conns_per_host: conns.length ? { min: Math.min(...conns.map((c) => c.min)), max: Math.max(...conns.map((c) => c.max)) } : null,
-    cmds_per_host: { fresh: cmdAgg('fresh'), noop: cmdAgg('noop'), plan: cmdAgg('plan') },
+    cmds_per_host: { fresh: cmdAgg('fresh'), noop: cmdAgg('noop'), noop_held: cmdAgg('noop_held'), plan: cmdAgg('plan') },
     cpu_s: { fresh: mmm(of('fresh').map((s) => s.cpu_s)), noop: mmm(of('noop').map((s) => s.cpu_s)), plan: mmm(of('plan').map((s) => s.cpu_s)) },
     peak_rss_mb: measured.length ? Math.max(...measured.map((s) => s.rss_mb).filter(Number.isFinite)) : null,
     load1: loads.length ? { min: round(Math.min(...loads), 2), max: round(Math.max(...loads), 2) } : null,
@@ -319,6 +320,8 @@ function targets(rs: LabResult[], input: InputResult | null, start: StartupResul
   for (const r of ns) {
     const q = ratio(r.noop_s?.median, r.floor_s?.median);
     add(`no-op up at the floor, ${r.hosts_measured} hosts: <= 1.3x OpenSSH floor`, sec(r.noop_s?.median), `ssh HOST true x${r.hosts_measured}: ${sec(r.floor_s?.median)}`, q, q === null ? null : q <= 1.3);
+    const h = ratio(r.noop_held_s?.median, r.floor_s?.median);
+    add(`no-op up with --held-shell, ${r.hosts_measured} hosts: <= 1.3x OpenSSH floor (channels/host ${fmtRange(r.cmds_per_host.noop_held)})`, sec(r.noop_held_s?.median), `ssh HOST true x${r.hosts_measured}: ${sec(r.floor_s?.median)}`, h, h === null ? null : h <= 1.3);
   }
   for (const r of rs) {
     const c = r.conns_per_host;
@@ -393,7 +396,7 @@ async function benchLab(lab: Lab, runs: number, keep: boolean, ansible: string |
     if (labUp.code !== 0) throw new Error(`lab up ${lab.inv} failed (exit ${labUp.code}):\n${(labUp.stdout + labUp.stderr).slice(-3000)}`);
     for (let run = 1; run <= runs && !interrupted; run++) {
       if (run > 1) samples.push(await measure(lab, 'reset', run));
-      for (const k of ['fresh', 'noop', 'plan'] as const) {
+      for (const k of ['fresh', 'noop', 'noop_held', 'plan'] as const) {
         if (interrupted) break;
         samples.push(await measure(lab, k, run));
         if (k === 'noop' && !lab.vm) await floorRun(lab, run, x);

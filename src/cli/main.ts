@@ -34,6 +34,8 @@ function addRunOptions(c: Command): Command {
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts instead of refusing (changed keys are always refused)')
     .option('--wait-lock [seconds]', 'wait for another run\'s lock on a host instead of failing fast (0..86400; alone: 600)', intInRange(0, 86400))
     .option('--stats', 'print connections, remote commands and time per host')
+    .option('--held-shell', 'run every probe and apply as a message to one long-lived remote shell per host (default: the inventory\'s ssh.held_shell, off)')
+    .option('--no-held-shell', 'a new SSH channel for every probe and apply')
     .option('--no-color', 'no colours (also: the NO_COLOR environment variable)');
 }
 
@@ -53,8 +55,13 @@ export function packageVersion(): string {
 
 const print = (lines: string[] | string): void => { process.stdout.write(Array.isArray(lines) ? lines.join('\n') + '\n' : lines); };
 
+/** `--held-shell` / `--no-held-shell` win over the inventory: they set what the engine reads (src/engine/host.ts). */
+function heldShellFlag(f: RunFlags & { heldShell?: boolean }): void {
+  if (f.heldShell !== undefined) process.env.CLUSTERFORM_HELD_SHELL = f.heldShell ? '1' : '0';
+}
+
 function addRunCommands(program: Command): void {
-  const runAction = (mode: RunResult['mode']) => async (inventory: string, f: RunFlags) => { process.exitCode = await (await actions()).execute(mode, inventory, undefined, f); };
+  const runAction = (mode: RunResult['mode']) => async (inventory: string, f: RunFlags) => { heldShellFlag(f); process.exitCode = await (await actions()).execute(mode, inventory, undefined, f); };
   addRunOptions(program.command('up').argument('<inventory>', 'inventory YAML').description('build or converge the cluster; a second run changes nothing'))
     .option('--force-disks', 'allow repartitioning or reformatting a shared disk that holds something else (DATA LOSS)')
     .action(runAction('up'));
@@ -68,7 +75,7 @@ function addRunCommands(program: Command): void {
   addRunOptions(program.command('run').argument('<playbook>', 'playbook YAML').requiredOption('-i, --inventory <file>', 'inventory YAML').description('run your own playbook with the same modules'))
     .option('--check', 'dry run, like plan')
     .option('--force-disks', 'allow destructive disk changes')
-    .action(async (playbook: string, f: RunFlags & { inventory: string; check?: boolean }) => { process.exitCode = await (await actions()).execute(f.check ? 'plan' : 'run', f.inventory, playbook, f); });
+    .action(async (playbook: string, f: RunFlags & { inventory: string; check?: boolean }) => { heldShellFlag(f); process.exitCode = await (await actions()).execute(f.check ? 'plan' : 'run', f.inventory, playbook, f); });
   addRunOptions(program.command('verify').argument('<inventory>', 'inventory YAML').description('read-only checks after a build: every host matches the inventory, names resolve, disks, raw devices, cluster.xml, LVS traffic'))
     .action(async (inventory: string, f: RunFlags) => { process.exitCode = await (await actions()).executeVerify(inventory, f); });
 }

@@ -24,6 +24,8 @@ export interface SshSettings {
   /** ssh_config file to read instead of ~/.ssh/config and /etc/ssh/ssh_config */
   configFile?: string;
   proxyJump?: string;
+  /** probes and applies as messages to the lock's long-lived shell (ssh.held_shell) */
+  heldShell?: boolean;
 }
 
 export interface HostEntry {
@@ -302,6 +304,7 @@ function build(file: string, raw: RawInventory): Inventory {
         strictHostKeyChecking: s.strict_host_key_checking,
         configFile: s.config_file === 'none' ? 'none' : s.config_file ? expandPath(s.config_file, dir) : undefined,
         proxyJump: s.proxy_jump,
+        heldShell: s.held_shell,
       },
     };
   });

@@ -43,6 +43,7 @@ export const sshSchema = z
     strict_host_key_checking: z.enum(['yes', 'accept-new']).optional(),
     config_file: relOrAbsPath.optional(),
     proxy_jump: proxyJump.optional(),
+    held_shell: z.boolean().optional(),
   })
   .strict();
 

@@ -159,26 +159,51 @@ export class SshTransport implements Transport {
   async hold(command: string, opts: { answer?: PromptAnswer } = {}): Promise<HeldCommand> {
     const stream = await this.channel(command);
     let buf = '';
+    let taken = 0; // what until() returned
     let closed = false;
     let closeCode: number | null = null;
+    let sink: ((chunk: string) => void) | null = null; // once attached: stdout goes there, stderr is kept apart
+    let errTail = '';
     const waiters: (() => void)[] = [];
-    // stdin stays open for the run (no data): only a password, when sudo asks for it
+    // stdin stays open for the run: a password when sudo asks for it, then the held shell's requests
     const input = opts.answer ? this.stdinFor(stream, { answer: opts.answer, keepOpen: true }) : undefined;
-    stream.on('data', (d: Buffer) => { buf += d.toString('utf8'); waiters.splice(0).forEach((w) => w()); });
-    stream.stderr.on('data', (d: Buffer) => { buf += (input ? input.filter(d) : d).toString('utf8'); });
-    const done = new Promise<void>((res) => stream.on('close', (code: number | null) => { closed = true; closeCode = code; waiters.splice(0).forEach((w) => w()); res(); }));
+    stream.on('data', (d: Buffer) => {
+      this.stats.bytesIn += d.length;
+      if (sink) return sink(d.toString('latin1'));
+      buf += d.toString('utf8');
+      waiters.splice(0).forEach((w) => w());
+    });
+    stream.stderr.on('data', (d: Buffer) => {
+      const text = (input ? input.filter(d) : d).toString('utf8');
+      if (sink) errTail = (errTail + text).slice(-2000); else buf += text;
+    });
+    let onEnd: ((err?: Error) => void) | null = null;
+    const done = new Promise<void>((res) => stream.on('close', (code: number | null) => {
+      closed = true; closeCode = code;
+      waiters.splice(0).forEach((w) => w());
+      onEnd?.(this.lost ?? (errTail.trim() ? new Error(errTail.trim()) : undefined));
+      res();
+    }));
     return {
       until: (marker, timeoutMs) => new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new TransportError(`no answer within ${timeoutMs} ms`, 'timeout')), timeoutMs);
         const check = () => {
           const i = buf.indexOf(marker + '\n');
-          if (i >= 0) { clearTimeout(timer); return resolve(buf.slice(0, i + marker.length + 1)); }
+          if (i >= 0) { clearTimeout(timer); taken = i + marker.length + 1; return resolve(buf.slice(0, taken)); }
           if (closed) { clearTimeout(timer); const e: any = new Error(buf.trim() || `command ended with code ${closeCode}`); e.output = buf; e.code = closeCode; return reject(e); }
           waiters.push(check);
         };
         check();
       }),
-      write: (data: string) => { if (!closed) stream.write(data); },
+      write: (data: string) => { if (!closed) { this.stats.bytesOut += Buffer.byteLength(data); stream.write(data); } },
+      attach: (onData, end) => {
+        const rest = buf.slice(taken);
+        buf = '';
+        sink = onData;
+        onEnd = end;
+        if (rest) onData(rest);
+        if (closed) end(this.lost ?? undefined);
+      },
       end: async () => {
         if (!closed) { stream.end(); await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]); }
       },

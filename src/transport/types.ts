@@ -42,6 +42,8 @@ export interface HeldCommand {
   /** resolves with everything printed up to and including the first line equal to `marker`, or rejects */
   until(marker: string, timeoutMs: number): Promise<string>;
   write(data: string): void;
+  /** after `until`: what follows the marker and every later stdout chunk go to `onData`; `onEnd` once it has ended (with the connection's error when it was lost) */
+  attach(onData: (chunk: string) => void, onEnd: (err?: Error) => void): void;
   end(): Promise<void>;
 }
 

@@ -167,6 +167,7 @@ export class FakeTransport implements Transport {
         return `${facts ?? `hostname=${this.name}\nos.id=debian\nkernel=6.1.0\nuid=0\ninit=systemd\npkg=apt-get`}\n${marker}\n`;
       },
       write: () => {},
+      attach: () => {},
       end: async () => {},
     };
   }

@@ -12,6 +12,8 @@ const args = z
     name: pkgName.optional(),
     /** the command the package provides (default: the package name) */
     command: cmdName.optional(),
+    /** other commands that do the job as well: with any of them present nothing is installed (nftables unless iptables) */
+    unless: z.array(cmdName).optional(),
     /**
      * several packages installed in ONE package-manager run (one dependency resolution, one round of triggers): each a
      * name or { name, command }; an empty name is skipped, so a template can leave an entry out
@@ -21,7 +23,8 @@ const args = z
   })
   .strict()
   .refine((a) => (a.name === undefined) !== (a.packages === undefined), { message: 'give either name (one package) or packages (a list)' })
-  .refine((a) => a.packages === undefined || a.command === undefined, { message: 'command goes with name; in packages give { name, command }', path: ['command'] });
+  .refine((a) => a.packages === undefined || a.command === undefined, { message: 'command goes with name; in packages give { name, command }', path: ['command'] })
+  .refine((a) => a.packages === undefined || a.unless === undefined, { message: 'unless goes with name', path: ['unless'] });
 export type PackageArgs = z.infer<typeof args>;
 
 /** The packages of a task, each with the command that shows it is installed. */
@@ -87,8 +90,8 @@ export const pkg = defineModule<PackageArgs, PackageState>({
   read: ({ args: a }) => {
     const items = packageItems(a);
     if (a.name !== undefined) {
-      const which = `command -v ${q(items[0]!.command)}`;
-      return { which, ro: `if ! ${which} >/dev/null 2>&1; then\n${readOnlySh()}\nfi` };
+      const which = [items[0]!.command, ...(a.unless ?? [])].map((c) => `command -v ${q(c)}`).join(' || ');
+      return { which, ro: `if ! { ${which}; } >/dev/null 2>&1; then\n${readOnlySh()}\nfi` };
     }
     const checks = items.map((i) => `command -v ${q(i.command)} >/dev/null 2>&1 || { echo ${q(i.name)}; __cfm=1; }`);
     return { which: ['__cfm=0', ...checks, 'exit 0'].join('\n'), ro: `__cfm=0\n${checks.map((c) => c.replace(/echo [^;]*; /, '')).join('\n')}\nif [ "$__cfm" = 1 ]; then\n${readOnlySh()}\nfi` };

@@ -99,6 +99,10 @@ describe('package', () => {
     expect(err({})).toBe('give either name (one package) or packages (a list)');
     expect(err({ packages: ['a'], command: 'x' })).toBe('command goes with name; in packages give { name, command }');
     expect(err({ packages: ['a', '', { name: 'b', command: 'c' }] })).toBe('');
+    expect(err({ packages: ['a'], unless: ['x'] })).toBe('unless goes with name');
+    // unless: any of the commands present means nothing to install; the read checks them all
+    expect(pkg.read({ args: pkg.args.parse({ name: 'nftables', command: 'nft', unless: ['iptables'] }) } as any).which).toBe('command -v nft || command -v iptables');
+    expect(planOf(pkg, { name: 'nftables', command: 'nft', unless: ['iptables'] }, { which: ok('/usr/sbin/iptables\n') }).changes).toEqual([]);
     // the list form reads which commands are missing in one section and the mount table only when one is
     const dnf = planOf(pkg, { packages: ['corosync', { name: 'pacemaker', command: 'pacemakerd' }] }, { which: ok('pacemaker\n'), ro: ok('') }, { facts: { pkg: 'dnf' } });
     expect((dnf.changes[0]!.actions[0] as any).script).toBe('dnf -y install pacemaker');

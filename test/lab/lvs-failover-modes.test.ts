@@ -72,6 +72,8 @@ describe.skipIf(!enabled)('lab: LVS-NAT and LVS-TUN with two directors in VRRP f
     expect(holders()).toEqual(['lb1']);
     expect(gatewayOn()).toEqual(['lb1']);
     const want = `-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r 10.229.1.21:80 -m -w 1\n-a -t ${VIP}:80 -r 10.229.1.22:80 -m -w 1\n`;
+    // the backup started last, at the end of `up`: its checkers fill the table a moment later
+    await until(() => DIRECTORS.every((h) => table(h) === want), Date.now(), 20_000, 500);
     for (const h of DIRECTORS) expect(table(h), h).toBe(want);
     for (const h of ['rs1', 'rs2']) expect(ssh(h, 'ip route show default').stdout).toContain(`via ${GATEWAY}`);
     const v = cli(['verify', INV]);
@@ -151,6 +153,8 @@ describe.skipIf(!enabled)('lab: LVS-NAT and LVS-TUN with two directors in VRRP f
     expect(gatewayOn()).toEqual([]);
     // ipvsadm 1.31 (Debian 12) names the tunnel type
     const want = `-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r 10.229.0.31:80 -i -w 1 --tun-type ipip\n-a -t ${VIP}:80 -r 10.229.0.32:80 -i -w 1 --tun-type ipip\n`;
+    // the backup started last, at the end of `up`: its checkers fill the table a moment later
+    await until(() => DIRECTORS.every((h) => table(h) === want), Date.now(), 20_000, 500);
     for (const h of DIRECTORS) expect(table(h), h).toBe(want);
     const v = cli(['verify', INV_TUN]);
     console.log(`lvs-failover-modes: TUN verify exit ${v.code}:\n${v.stdout}`);

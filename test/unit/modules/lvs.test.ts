@@ -221,4 +221,10 @@ describe('playbooks', () => {
     const starts = plays.map((p) => p.tasks.filter((t: any) => t.module?.name === 'keepalived').map((t: any) => t.args?.start));
     expect(starts.slice(0, 2)).toEqual([['preferred_master'], ['backups']]);
   });
+  it('with health checks the directors expire the connections of removed real servers (expire_nodest_conn 1), restored on teardown', () => {
+    const up = readFileSync('playbooks/lvs.yaml', 'utf8');
+    const down = readFileSync('playbooks/lvs-teardown.yaml', 'utf8');
+    expect(up).toMatch(/when: "\{\{#if \(lookup lvs 'failover'\)\}\}1\{\{\/if\}\}\{\{#if \(lookup lvs 'health'\)\}\}1.*\n\s+sysctl: \{ name: net\.ipv4\.vs\.expire_nodest_conn, value: 1, restore: true \}/);
+    expect(down).toContain('sysctl: { name: net.ipv4.vs.expire_nodest_conn, state: absent, restore: true }');
+  });
 });

@@ -89,12 +89,16 @@ export const pkg = defineModule<PackageArgs, PackageState>({
   // the mount table is read only when a command is missing (a no-op run of installed packages reads nothing more)
   read: ({ args: a }) => {
     const items = packageItems(a);
+    const found = (c: string) => `command -v ${q(c)} >/dev/null 2>&1`;
     if (a.name !== undefined) {
       const which = [items[0]!.command, ...(a.unless ?? [])].map((c) => `command -v ${q(c)}`).join(' || ');
       return { which, ro: `if ! { ${which}; } >/dev/null 2>&1; then\n${readOnlySh()}\nfi` };
     }
-    const checks = items.map((i) => `command -v ${q(i.command)} >/dev/null 2>&1 || { echo ${q(i.name)}; __cfm=1; }`);
-    return { which: ['__cfm=0', ...checks, 'exit 0'].join('\n'), ro: `__cfm=0\n${checks.map((c) => c.replace(/echo [^;]*; /, '')).join('\n')}\nif [ "$__cfm" = 1 ]; then\n${readOnlySh()}\nfi` };
+    // which: the name of each package whose command is missing; ro: the mount table, only when one is
+    return {
+      which: [...items.map((i) => `${found(i.command)} || echo ${q(i.name)}`), 'exit 0'].join('\n'),
+      ro: `if ! { ${items.map((i) => found(i.command)).join(' && ') || 'true'}; }; then\n${readOnlySh()}\nfi`,
+    };
   },
   parse: (res, { args: a }) => {
     const w = sec(res, 'which');

@@ -92,6 +92,22 @@ export const CLUSTER_DAEMONS = ['pacemakerd', 'sbd', 'clumembd', 'cluquorumd', '
 const PROBES = 'blkid|sfdisk|wipefs|partx|blockdev|dd|lsblk|udevadm|systemd-udevd|udev-worker|"(udev-worker)"|find|sha256sum|head|cmp';
 
 /**
+ * Shell (after resolveSh, with `mine`): `open DEV pid N (COMM)` for every process with the disk or a partition open, but
+ * read-only probes. Every process's open files in one find (no process per fd); the access mode is the low bits of fdinfo's
+ * octal flags. A process can exit between the find and the reads: a gone comm or a gone fd is no holder (the last CI saw a
+ * udev blkid reported as a writer because its fdinfo vanished); an fd still open whose flags cannot be read counts as a writer.
+ * `proc` is /proc on a host; tests give a fake tree.
+ */
+export function openScanSh(proc: string): string {
+  const pr = q(proc);
+  return `find ${pr}/[0-9]*/fd -maxdepth 1 -type l -lname '/dev/*' -printf '%p %l\\n' 2>/dev/null | while read -r f t; do mine "$t" || continue; ` +
+    `pid=\${f#${pr}/}; pid=\${pid%%/*}; c=$(cat ${pr}/"$pid"/comm 2>/dev/null) || continue; ` +
+    `fl=$(sed -n 's/^flags:[[:space:]]*//p' ${pr}/"$pid"/fdinfo/"\${f##*/}" 2>/dev/null); ` +
+    `if [ -z "$fl" ]; then [ -L "$f" ] || continue; fl=2; fi; ` +
+    `if [ $(( 0$fl & 3 )) -eq 0 ]; then case $c in ${PROBES}) continue;; esac; fi; echo "open $t pid $pid ($c)"; done`;
+}
+
+/**
  * Shell: what holds the disk $D or one of its partitions ($P<n>) on this host, one line each:
  * `mount DEV MOUNTPOINT`, `swap DEV`, `holder DEV NAME` (device-mapper, md, LVM: /sys/block/X/holders),
  * `open DEV pid N (COMM)` (any process with it open, but read-only probes such as blkid), `raw DEV RAWDEV`
@@ -102,11 +118,7 @@ export const IN_USE_SH = [
   `while read -r s m rest; do case $s in /dev/*) r=$(readlink -f "$s"); if mine "$r"; then echo "mount $r $m"; fi;; esac; done < /proc/mounts`,
   `if [ -r /proc/swaps ]; then tail -n +2 /proc/swaps | while read -r s rest; do r=$(readlink -f "$s"); if mine "$r"; then echo "swap $r"; fi; done; fi`,
   `B=\${D##*/}; for h in /sys/class/block/"$B"/holders/* /sys/class/block/"$B"/"$B"*/holders/*; do [ -e "$h" ] || continue; d=\${h%/holders/*}; echo "holder /dev/\${d##*/} \${h##*/}"; done`,
-  // every process's open files in one find (no process per fd); the access mode is the low bits of fdinfo's octal flags
-  `find /proc/[0-9]*/fd -maxdepth 1 -type l -lname '/dev/*' -printf '%p %l\\n' 2>/dev/null | while read -r f t; do mine "$t" || continue; ` +
-    `pid=\${f#/proc/}; pid=\${pid%%/*}; c=$(cat /proc/"$pid"/comm 2>/dev/null) || continue; ` +
-    `fl=$(sed -n 's/^flags:[[:space:]]*//p' /proc/"$pid"/fdinfo/"\${f##*/}" 2>/dev/null); ` +
-    `if [ $(( 0\${fl:-2} & 3 )) -eq 0 ]; then case $c in ${PROBES}) continue;; esac; fi; echo "open $t pid $pid ($c)"; done`,
+  openScanSh('/proc'),
   `if command -v raw >/dev/null 2>&1; then raw -qa 2>/dev/null | sed -n 's|^\\(/dev/raw/raw[0-9]*\\):.*major \\([0-9]*\\), minor \\([0-9]*\\).*|\\1 \\2:\\3|p' | while read -r rw mm; do ` +
     `for p in "$D" "$P"[0-9]*; do [ -b "$p" ] || continue; set -- $(stat -L -c '%t %T' "$p"); [ "$(printf '%d:%d' "0x$1" "0x$2")" = "$mm" ] && echo "raw $p $rw"; done; done; fi`,
   `for d in ${CLUSTER_DAEMONS.join(' ')}; do if pgrep -x "$d" >/dev/null 2>&1; then echo "daemon - $d running"; fi; done`,

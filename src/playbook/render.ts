@@ -16,6 +16,11 @@ hb.registerHelper('not', (a: unknown) => !a || (Array.isArray(a) && a.length ===
 hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
 hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
 hb.registerHelper('includes', (list: unknown, x: unknown) => { const l = raw(list); return Array.isArray(l) && l.includes(raw(x)); });
+/** `some LIST KEY`: does any entry of LIST have a truthy own field KEY (e.g. any HA service with nfs:)? */
+hb.registerHelper('some', (list: unknown, key: unknown) => {
+  const l = raw(list);
+  return Array.isArray(l) && l.some((e) => e !== null && typeof e === 'object' && Object.hasOwn(e, String(key)) && Boolean((e as Record<string, unknown>)[String(key)]));
+});
 hb.registerHelper('json', (x: unknown) => JSON.stringify(raw(x)));
 hb.registerHelper('join', (list: unknown, sep: unknown) => { const l = raw(list); return Array.isArray(l) ? l.join(typeof sep === 'string' ? sep : ',') : ''; });
 hb.registerHelper('log', () => { throw new RenderError(LOG_DISABLED); });

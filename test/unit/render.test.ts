@@ -76,6 +76,15 @@ describe('what still works', () => {
     expect(evalWhen('groups.web', ctx())).toBe(true);
     expect(writes).toEqual([]);
   });
+  it('some LIST KEY: any entry with a truthy own field (one package entry for every HA service with nfs:)', () => {
+    const c = (services: unknown[]) => ({ ...ctx(), ha: { services } });
+    const t = "{{#if (some ha.services 'nfs')}}nfs-kernel-server{{/if}}";
+    expect(renderValue(t, c([{ name: 'A', nfs: { export: '/x' } }, { name: 'B', nfs: { export: '/y' } }]))).toBe('nfs-kernel-server');
+    expect(renderValue(t, c([{ name: 'A' }, { name: 'B', systemd: 'smbd' }]))).toBe('');
+    expect(renderValue(t, c([]))).toBe('');
+    expect(renderValue("{{#if (some ha.services 'constructor')}}x{{/if}}", c([{ name: 'A' }]))).toBe('');
+    expect(renderValue("{{#if (some host.name 'nfs')}}x{{/if}}", ctx())).toBe('');
+  });
   it('data keys that are Object.prototype names work when they are the data\'s own keys', () => {
     const c = { ...ctx(), vars: { toString: 't1', valueOf: 'v1', hasOwnProperty: 'h1' }, groups: { valueOf: ['n1'] } };
     expect(renderValue('{{vars.toString}}-{{lookup vars "valueOf"}}-{{vars.hasOwnProperty}}', c)).toBe('t1-v1-h1');

@@ -14,6 +14,9 @@ import { waitDcSh } from '../../../src/modules/ha/cluster_daemon.js';
 import { dcReadSh } from '../../../src/modules/ha/pacemaker_cib.js';
 import { describeAction } from '../../../src/engine/script.js';
 import { checkRow, ok, planOf, withHa } from '../../support/module-harness.js';
+import { loadPlaybook } from '../../../src/playbook/load.js';
+import { defaultRegistry } from '../../../src/api.js';
+import { renderDeep } from '../../../src/playbook/render.js';
 import { cibDone, cibText, KEY_B, PCMK, pacemakerRows, pcmkHa } from './pacemaker.rows.js';
 
 describe.each([...new Set(pacemakerRows.map((r) => r.module.name))])('%s rows', (name) => {
@@ -113,6 +116,16 @@ describe('playbooks', () => {
     // the Filesystem agent's fuser: without it the group never started in the lab (probe: not installed)
     expect(ha).toContain(`- { name: "{{#if (eq ha.format 'pacemaker')}}psmisc{{/if}}", command: fuser }`);
     expect(ha.indexOf('cluster_daemon:')).toBeLessThan(ha.indexOf('pacemaker_cib:'));
+  });
+  it('ha.yaml installs the whole stack, the NFS server included when a service has nfs:, in one package run', () => {
+    const [play] = loadPlaybook('playbooks/ha.yaml', defaultRegistry).filter((p: any) => p.name === 'HA cluster members');
+    const pkgTasks = play!.tasks.filter((t: any) => t.module?.name === 'package');
+    expect(pkgTasks.length).toBe(1);
+    const names = (ha: unknown) => ((renderDeep(pkgTasks[0]!.args, { ha }) as any).packages as any[]).map((e) => (typeof e === 'string' ? e : e.name)).filter(Boolean);
+    const nfs = { name: 'HA-NFS', nfs: { export: '/mnt/hanfs' } };
+    expect(names({ format: 'pacemaker', services: [nfs] })).toEqual(['fdisk', 'corosync', 'pacemaker', 'pacemaker-cli-utils', 'psmisc', 'sbd', 'nfs-kernel-server']);
+    expect(names({ format: 'pacemaker', fencing: 'none', services: [{ name: 'HA-SMB', systemd: 'smbd' }] })).toEqual(['fdisk', 'corosync', 'pacemaker', 'pacemaker-cli-utils', 'psmisc']);
+    expect(names({ format: 'clumanager', services: [nfs] })).toEqual(['fdisk']);
   });
 });
 

@@ -11,6 +11,7 @@ import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } fr
 import { clientKeyPath, ensureClientKey, ensureHostKey, hostKeyDir, knownHostsPath, writeKnownHosts } from './keys.js';
 import { assertSubnetsFree, createHostsNet, ensureBridgeNs, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
 import { findHostMountNsPid, findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitListening, waitSshReady, type StartedSshd } from './ns.js';
+import { claimOwner, ownerConflict, readOwner, releaseOwner } from './owner.js';
 import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
 import { aptSourceFor, ensureRepo, ensureRepoServers, stopRepoServers } from './repo.js';
 import { pool, run, sleep } from './sh.js';
@@ -94,6 +95,8 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
   const log: Log = opts.log ?? (() => {});
   ensurePrereqs(cfg);
   const t0 = Date.now();
+  const conflict = ownerConflict({ lab: cfg.lab, stateDir: cfg.stateDir, running: netnsExists(cfg.bridgeNs), owner: readOwner(cfg.lab), ownState: existsSync(statePath(cfg)) });
+  if (conflict) throw new Error(conflict);
   await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
   const state = readState(cfg);
   if (!existsSync(NETNS_DIR)) state.createdRunNetnsDir = true;
@@ -104,6 +107,7 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
   await assertSubnetsFree(cfg);
   const clientPub = await ensureClientKey(cfg);
   await ensureBridgeNs(cfg, log);
+  await claimOwner(cfg);
 
   // disks
   const nsHostNames = new Set(cfg.hosts.filter((h) => h.kind === 'ns').map((h) => h.name));
@@ -342,6 +346,8 @@ export async function labDown(cfg: LabConfig, opts: { log?: Log } = {}): Promise
       errors.push(`stop vm ${h.name}: ${(e as Error).message}`);
     }
   }
+  const owner = readOwner(cfg.lab);
+  if (owner && owner !== cfg.stateDir && netnsExists(cfg.bridgeNs)) log(`lab: ${cfg.lab} was started from ${owner}; taking it down`);
   const present = listNetns();
   const nsNames = [...cfg.hosts.filter((h) => h.kind === 'ns').map((h) => h.netns), cfg.bridgeNs].filter((n) => present.has(n));
   const killed = await killNamespaces(nsNames);
@@ -365,6 +371,7 @@ export async function labDown(cfg: LabConfig, opts: { log?: Log } = {}): Promise
     if (state.createdRunNetnsDir) await rmdir(NETNS_DIR).catch(() => {});
   }
   await rm(cfg.stateDir, { recursive: true, force: true });
+  if (!netnsExists(cfg.bridgeNs)) await releaseOwner(cfg.lab);
   // remove <dir>/.lab if we left it empty
   const labRoot = path.dirname(cfg.stateDir);
   try {

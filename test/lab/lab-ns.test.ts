@@ -1,6 +1,6 @@
 // Integration test of the local lab's ns hosts (needs root; creates real namespaces, sshd's and a loop device).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,19 @@ describe.skipIf(!isRoot)('lab ns hosts (root)', () => {
     for (const h of cfg.hosts) for (const n of h.nics) expect(n.peer.length).toBeLessThanOrEqual(15);
     expect(status.hosts.map((h) => [h.name, h.running])).toEqual([['a', true], ['b', true], ['c', true]]);
   });
+
+  it('lab up of the same lab name from another state directory is refused and changes nothing; this lab still answers', async () => {
+    const other = mkdtempSync(path.join(os.tmpdir(), 'cf-lab-other-'));
+    try {
+      const cfg2 = labConfigFromInventory(inv, path.join(other, 'inventory.yaml'));
+      await expect(labUp(cfg2)).rejects.toThrow(`lab t-ns is already running from ${cfg.stateDir}, not ${cfg2.stateDir}`);
+      expect(existsSync(cfg2.stateDir), 'nothing made for the refused lab').toBe(false);
+      for (const h of cfg.hosts) expect(ssh(h.primaryAddress, 'hostname').trim()).toBe(h.name);
+      expect((await labUp(cfg)).hosts.every((h) => h.running), 'lab up from its own state directory still repairs it').toBe(true);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('every host answers over ssh with a verified host key and its own hostname', () => {
     for (const h of cfg.hosts) expect(ssh(h.primaryAddress, 'hostname').trim()).toBe(h.name);

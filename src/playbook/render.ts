@@ -16,10 +16,14 @@ hb.registerHelper('not', (a: unknown) => !a || (Array.isArray(a) && a.length ===
 hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
 hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
 hb.registerHelper('includes', (list: unknown, x: unknown) => { const l = raw(list); return Array.isArray(l) && l.includes(raw(x)); });
-/** `some LIST KEY`: does any entry of LIST have a truthy own field KEY (e.g. any HA service with nfs:)? */
-hb.registerHelper('some', (list: unknown, key: unknown) => {
+/** `some LIST KEY [VALUE]`: does any entry of LIST have an own field KEY that is truthy (or equal to VALUE)? */
+hb.registerHelper('some', (list: unknown, key: unknown, ...rest: unknown[]) => {
   const l = raw(list);
-  return Array.isArray(l) && l.some((e) => e !== null && typeof e === 'object' && Object.hasOwn(e, String(key)) && Boolean((e as Record<string, unknown>)[String(key)]));
+  const k = String(key);
+  const has = (e: unknown) => e !== null && typeof e === 'object' && Object.hasOwn(e, k);
+  const field = (e: unknown) => (e as Record<string, unknown>)[k];
+  const match = rest.length > 1 ? (e: unknown) => has(e) && field(e) === raw(rest[0]) : (e: unknown) => has(e) && Boolean(field(e));
+  return Array.isArray(l) && l.some(match);
 });
 hb.registerHelper('json', (x: unknown) => JSON.stringify(raw(x)));
 hb.registerHelper('join', (list: unknown, sep: unknown) => { const l = raw(list); return Array.isArray(l) ? l.join(typeof sep === 'string' ? sep : ',') : ''; });

@@ -76,7 +76,7 @@ describe('what still works', () => {
     expect(evalWhen('groups.web', ctx())).toBe(true);
     expect(writes).toEqual([]);
   });
-  it('some LIST KEY: any entry with a truthy own field (one package entry for every HA service with nfs:)', () => {
+  it('some LIST KEY [VALUE]: any entry with a truthy (or equal) own field (one package entry for every HA service with nfs:)', () => {
     const c = (services: unknown[]) => ({ ...ctx(), ha: { services } });
     const t = "{{#if (some ha.services 'nfs')}}nfs-kernel-server{{/if}}";
     expect(renderValue(t, c([{ name: 'A', nfs: { export: '/x' } }, { name: 'B', nfs: { export: '/y' } }]))).toBe('nfs-kernel-server');
@@ -84,6 +84,10 @@ describe('what still works', () => {
     expect(renderValue(t, c([]))).toBe('');
     expect(renderValue("{{#if (some ha.services 'constructor')}}x{{/if}}", c([{ name: 'A' }]))).toBe('');
     expect(renderValue("{{#if (some host.name 'nfs')}}x{{/if}}", ctx())).toBe('');
+    // with a value: equality (a virtual service with forwarding: nat)
+    const vs = { ...ctx(), lvs: { virtual_services: [{ port: 80 }, { port: 443, forwarding: 'nat' }] } };
+    expect(evalWhen("{{some lvs.virtual_services 'forwarding' 'nat'}}", vs)).toBe(true);
+    expect(evalWhen("{{some lvs.virtual_services 'forwarding' 'tun'}}", vs)).toBe(false);
   });
   it('data keys that are Object.prototype names work when they are the data\'s own keys', () => {
     const c = { ...ctx(), vars: { toString: 't1', valueOf: 'v1', hasOwnProperty: 'h1' }, groups: { valueOf: ['n1'] } };

@@ -14,6 +14,8 @@ import { defaultRegistry } from '../../../src/api.js';
 import { catOut as file, checkRow, CLUSTER, type CtxOpts, fail, type FactsOver, inventoryOf, ok, runModule, withLvs } from '../../support/module-harness.js';
 import { lvsRows } from './lvs.rows.js';
 import { foundFile, stack } from './netpersist.rows.js';
+import { evalWhen } from '../../../src/playbook/render.js';
+import { keepalivedOwns } from '../../../src/inventory/lvs-failover.js';
 
 const RAW = inventoryOf(CLUSTER).raw;
 const facts = (over: FactsOver = {}): FactsOver => over;
@@ -221,10 +223,29 @@ describe('playbooks', () => {
     const starts = plays.map((p) => p.tasks.filter((t: any) => t.module?.name === 'keepalived').map((t: any) => t.args?.start));
     expect(starts.slice(0, 2)).toEqual([['preferred_master'], ['backups']]);
   });
+  it("lvs.yaml's conditions for keepalived's tasks agree with keepalivedOwns (the modules' own rule), and NAT's with any NAT service", () => {
+    const tasks = loadPlaybook('playbooks/lvs.yaml', defaultRegistry)[0]!.tasks as any[];
+    const when = (name: string) => tasks.find((t) => t.name.startsWith(name))!.when as string;
+    const vs = (extra: object = {}) => [{ protocol: 'tcp', port: 80, scheduler: 'rr' }, { protocol: 'tcp', port: 443, scheduler: 'rr', ...extra }];
+    const cases = [
+      { virtual_services: vs() },
+      { failover: { preempt: false }, virtual_services: vs() },
+      { health: { type: 'http' }, virtual_services: vs() },
+      { virtual_services: vs({ health: { type: 'tcp' } }) },
+      { forwarding: 'nat', virtual_services: vs() },
+      { forwarding: 'dr', virtual_services: vs({ forwarding: 'nat' }) },
+    ];
+    for (const lvs of cases) {
+      for (const name of ['keepalived installed', 'connections of removed real servers expire'])
+        expect(evalWhen(when(name), { lvs }), `${name}: ${JSON.stringify(lvs)}`).toBe(keepalivedOwns(lvs as any));
+      const nat = lvs.forwarding === 'nat' || lvs.virtual_services.some((v: any) => v.forwarding === 'nat');
+      expect(evalWhen(when('nftables installed'), { lvs }), JSON.stringify(lvs)).toBe(nat);
+    }
+  });
   it('with health checks the directors expire the connections of removed real servers (expire_nodest_conn 1), restored on teardown', () => {
     const up = readFileSync('playbooks/lvs.yaml', 'utf8');
     const down = readFileSync('playbooks/lvs-teardown.yaml', 'utf8');
-    expect(up).toMatch(/when: "\{\{#if \(lookup lvs 'failover'\)\}\}1\{\{\/if\}\}\{\{#if \(lookup lvs 'health'\)\}\}1.*\n\s+sysctl: \{ name: net\.ipv4\.vs\.expire_nodest_conn, value: 1, restore: true \}/);
+    expect(up).toContain('sysctl: { name: net.ipv4.vs.expire_nodest_conn, value: 1, restore: true }');
     expect(down).toContain('sysctl: { name: net.ipv4.vs.expire_nodest_conn, state: absent, restore: true }');
   });
 });

@@ -9,6 +9,7 @@
 // The lab's cloud kernel has no i6300esb driver (CONFIG_I6300ESB_WDT is not set), so each guest loads softdog in its
 // own kernel (a VM: its watchdog resets only that VM; never on this machine or a namespace host).
 import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, freshLab, isRoot, ROOT, sshFor } from '../helpers.js';
@@ -104,6 +105,16 @@ function clusterState(): string {
   return MEMBERS.map((h) => `${h}: ${ssh(h, 'crm_mon -1 2>&1 | tail -n 25; systemctl --failed --no-legend').stdout}`).join('\n---\n');
 }
 
+/** Fencing and HA-NFS start/stop lines of both members' journals since `t0` (this boot and the one before), for the record. */
+function splitBrainJournal(t0: number): string {
+  const since = Math.floor(t0 / 1000) - 5;
+  const pat = 'pacemaker-fenced.*(eboot|fenc|Operation)|sbd.*(poison|reset|off|Message)|pacemaker-controld.*(Result of (start|stop).*HA-NFS|Stonith operation|Peer .* was (terminated|not terminated)|Node .* state is now)|pacemaker-schedulerd.*(Move|Start|Stop|Recover|Fence).*(HA-NFS|node)';
+  return MEMBERS.map((h) => {
+    const r = ssh(h, `for b in -1 0; do journalctl -b "$b" --since=@${since} -o short-unix --no-pager 2>/dev/null; done | grep -E ${JSON.stringify(pat)} | tail -n 40`);
+    return `  ${h} journal:\n${r.stdout.split('\n').filter(Boolean).map((l) => `    ${l.replace(/^(\d+\.\d+)/, (m) => `+${(Number(m) - t0 / 1000).toFixed(1)}s`)}`).join('\n')}`;
+  }).join('\n');
+}
+
 /** The slowest task events of a run, `host task s`, for the profile of the first up. */
 const slowest = (json: any, n = 8) => (json?.events ?? []).filter((e: any) => e.type === 'task').sort((a: any, b: any) => b.duration_ms - a.duration_ms).slice(0, n)
   .map((e: any) => `${e.host} ${e.task} ${(e.duration_ms / 1000).toFixed(1)} s`).join('; ');
@@ -173,6 +184,33 @@ describe.skipIf(!enabled)('lab: a pacemaker HA pair on Debian VMs fails over (is
     expect(mountId(active), 'the file system was not remounted').toBe(before.mount);
   }, LONG);
 
+  it("a change to HA-NFS's export options is applied where it runs, nothing moves; the original options back the same way", async () => {
+    expect(active).not.toBe('');
+    const variant = resolve(ROOT, 'test/lab/inventories/ha-pacemaker-options.tmp.yaml');
+    const text = readFileSync(INV, 'utf8');
+    expect(text).toContain('options: rw }');
+    writeFileSync(variant, text.replace('options: rw }', 'options: "rw,no_root_squash" }'));
+    try {
+      for (const [inv, squash] of [[variant, true], [INV, false]] as const) {
+        const before = { mount: mountId(active), boot: bootId(active) };
+        const t = Date.now();
+        const r = cliJson(['up', inv]);
+        const changed = (r.json?.events ?? []).filter((e: any) => e.status === 'changed').map((e: any) => `${e.host} ${e.task}`);
+        console.log(`ha-pacemaker: export options ${squash ? 'rw,no_root_squash' : 'rw'}: up in ${secs(t)} s, changed: ${changed.join('; ')}`);
+        expect(r.code, r.stderr.slice(-3000) + failures(r.json)).toBe(0);
+        expect(changed, 'only the CIB task (run once) changes').toHaveLength(1);
+        expect(changed[0]).toMatch(/^node[12] fencing, properties and one resource group per service in the CIB$/);
+        const applied = await until(Date.now(), 120_000, () => (ok(active, 'exportfs -v').includes('no_root_squash') === squash && serviceAnswer() !== undefined ? true : undefined));
+        expect(applied, ok(active, 'exportfs -v') + clusterState()).toBeDefined();
+        expect(mountedOn(), 'HA-NFS did not move').toEqual([active]);
+        expect(mountId(active), 'the file system was not remounted: only the export restarted').toBe(before.mount);
+        expect(serviceAnswer()!.split(' ')[0]).toBe(active);
+      }
+    } finally {
+      rmSync(variant, { force: true });
+    }
+  }, LONG);
+
   it('power cut of the member running HA-NFS (CF_FAILOVER_RUNS times, once by default): the other one serves the same file, alone; the dead one rejoins and the service stays', async () => {
     expect(active).not.toBe('');
     for (let run = 1; run <= RUNS; run++) {
@@ -211,8 +249,18 @@ describe.skipIf(!enabled)('lab: a pacemaker HA pair on Debian VMs fails over (is
     const isolated = active;
     setLink(isolated, 'down');
     const t0 = Date.now();
-    // both lose each other after token + consensus; each tries to fence the other through the shared disk
-    await sleep(110_000);
+    // both lose each other after token + consensus; each tries to fence the other through the shared disk.
+    // Where HA-NFS runs as the reachable member sees it, every few seconds: the timeline explains where it ends.
+    const seen = other(isolated);
+    const timeline: string[] = [];
+    let last = '';
+    while (Date.now() - t0 < 110_000) {
+      const v = clusterView(seen);
+      const now = v ? `online ${v.online.join('+') || '-'}, HA-NFS on ${v.fsOn.join('+') || 'none'}, mounted on ${mountedOn().filter((h) => !h.endsWith('?')).join('+') || 'none'}` : 'no answer';
+      if (now !== last) timeline.push(`${secs(t0)} s ${seen}: ${now}`);
+      last = now;
+      await sleep(3000);
+    }
     setLink(isolated, 'up');
     const joined = await until(t0, 600_000, () => (MEMBERS.every((h) => ssh(h, 'true').code === 0) && clusterView('node1')?.online.length === 2 ? true : undefined));
     expect(joined, clusterState()).toBeDefined();
@@ -224,6 +272,7 @@ describe.skipIf(!enabled)('lab: a pacemaker HA pair on Debian VMs fails over (is
     expect(rebooted.length, 'at least one member was fenced').toBeGreaterThanOrEqual(1);
     active = holder[0]!;
     console.log(`ha-pacemaker: split brain (network of ${isolated} cut for 110 s): fenced (rebooted): ${rebooted.join(', ')}; HA-NFS on ${active} only; both members back ${joined!.s.toFixed(0)} s after the cut`);
+    console.log(`ha-pacemaker: split brain timeline (from the cut):\n  ${timeline.join('\n  ')}\n${splitBrainJournal(t0)}`);
   }, LONG);
 
   it('down: no cluster daemon left, the data stays on the shared disk and fsck -n finds it clean', () => {

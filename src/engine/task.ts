@@ -1,5 +1,6 @@
 // Running one task on one host: its state (read ahead) → parse → plan → refusal / agreement / notes → apply (not in
-// plan mode) → a status, reported as one TaskEvent. `taskEvent` is the one place a TaskEvent is built.
+// plan mode) → a status, reported as one TaskEvent. `taskEvent` is the one place a TaskEvent is built; its time and
+// the read/apply/wait split come from the task's TaskClock (profile.ts).
 import type { Inventory } from '../inventory/load.js';
 import type { HostState } from './host-state.js';
 import { TaskClock } from './profile.js';

@@ -104,7 +104,7 @@ async function executeRun(mode: RunResult['mode'], inv: string, playbook: string
     try { result = await go(progress.onEvent); } finally { progress.close(); }
   }
   formatRecap(result, out).forEach(write);
-  if (f.json) process.stdout.write(JSON.stringify(jsonResult(result), null, 2) + '\n');
+  if (f.json) process.stdout.write(JSON.stringify(jsonResult(result, { profile: out.stats }), null, 2) + '\n');
   return mode === 'plan' ? planExitCode(result, f.detailedExitcode) : exitCodeOf(result);
 }
 
@@ -118,7 +118,7 @@ export async function executeVerify(inventory: string, f: RunFlags): Promise<num
     if (out.verbose >= 1) opts.onEvent = progress.onEvent;
     let r: api.VerifyResult;
     try { r = await api.verify(resolve(inventory), opts); } finally { progress.close(); }
-    if (f.json) process.stdout.write(JSON.stringify(jsonVerify(r.ok, r.rows, r.run), null, 2) + '\n');
+    if (f.json) process.stdout.write(JSON.stringify(jsonVerify(r.ok, r.rows, r.run, { profile: out.stats }), null, 2) + '\n');
     else formatVerifyRows(r.rows).forEach(write);
     if (f.stats) formatRecap(r.run, out).forEach(write);
     return r.ok ? EXIT.OK : EXIT.FAILED;

@@ -1,6 +1,7 @@
 // Rendering engine events: plain lines (CI, pipes), a listr2 live tree (terminals), the recap, and --json.
 import type { CheckRow } from '../verify.js';
-import type { EngineEvent, HostRecap, RunResult, TaskEvent, TaskStartEvent } from '../engine/types.js';
+import type { EngineEvent, HostRecap, RunResult, TaskEvent, TaskStartEvent, TaskStatus } from '../engine/types.js';
+import { profileOf, slowestTasks, type HostTaskTime, type RunProfile, type TaskProfile } from '../engine/profile.js';
 
 export interface OutputOptions { verbose: number; mode: RunResult['mode']; stats: boolean; color: boolean }
 
@@ -79,7 +80,40 @@ export function formatRecap(r: RunResult, o: OutputOptions): string[] {
   }
   const total = r.hosts.reduce((a, h) => a + h.changed, 0);
   lines.push(c.dim(`  total ${r.mode === 'plan' ? 'would_change' : 'changed'}=${total}`));
+  if (o.stats) lines.push(...formatProfile(profileOf(r), o));
   return lines;
+}
+
+/** How many tasks the --stats table shows. */
+export const SLOWEST_SHOWN = 10;
+
+/** `s`, cut to `n` characters with an ellipsis. */
+const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+
+/** Rows as aligned columns two spaces apart: 'r' columns right-aligned, 'l' ones left-aligned. */
+function alignColumns(rows: string[][], align: string): string[] {
+  const widths = [...align].map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  return rows.map((r) => r.map((cell, col) => (align[col] === 'r' ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ').trimEnd());
+}
+
+const PROFILE_HEAD = ['task', 'play', 'hosts', 'total ms', 'max ms', 'on', 'read ms', 'apply ms', 'wait ms'];
+
+function profileRow(t: TaskProfile): string[] {
+  const n = (v: number) => String(v);
+  return [clip(t.task, 48), clip(t.play, 24), n(t.hosts.length), n(t.totalMs), n(t.maxMs), t.maxHost, n(t.readMs), n(t.applyMs), n(t.waitMs)];
+}
+
+/**
+ * --stats: the slowest tasks by their slowest host, with the run's wall time. total, read, apply and wait are sums
+ * over the task's hosts; max is its slowest host ("on").
+ */
+export function formatProfile(p: RunProfile, o: Pick<OutputOptions, 'color'>, top = SLOWEST_SHOWN): string[] {
+  const c = C(o.color);
+  const shown = slowestTasks(p, top);
+  const title = `SLOWEST TASKS — ${shown.length} of ${p.tasks.length} by the slowest host; run ${(p.wallMs / 1000).toFixed(2)} s`;
+  if (shown.length === 0) return ['', c.bold(title)];
+  const [head, ...rows] = alignColumns([PROFILE_HEAD, ...shown.map(profileRow)], 'llrrrlrrr');
+  return ['', c.bold(title), c.dim(`  ${head}`), ...rows.map((r) => `  ${r}`)];
 }
 
 export function exitCodeOf(r: RunResult): number {
@@ -129,14 +163,38 @@ function jsonRecap(h: HostRecap, mode: RunResult['mode']) {
   return { host: h.host, ok: h.ok, [changedKey(mode)]: h.changed, failed: h.failed, skipped: h.skipped, unreachable: h.unreachable, warnings: h.warnings, ...(stats ? { stats } : {}) };
 }
 
+/** A task status as --json says it: `would_change` in plan. */
+const jsonStatus = (s: TaskStatus, mode: RunResult['mode']) => (s === 'changed' && mode === 'plan' ? 'would_change' : s);
+
 function jsonEvent(e: EngineEvent, mode: RunResult['mode']) {
   if (e.type !== 'task') return e;
-  const { durationMs, ...rest } = e;
-  return { ...rest, status: e.status === 'changed' && mode === 'plan' ? 'would_change' : e.status, duration_ms: durationMs };
+  const { durationMs, timing, ...rest } = e;
+  return { ...rest, status: jsonStatus(e.status, mode), duration_ms: durationMs };
 }
 
+function jsonHostTime(h: HostTaskTime, mode: RunResult['mode']) {
+  return { host: h.host, status: jsonStatus(h.status, mode), total_ms: h.totalMs, read_ms: h.readMs, apply_ms: h.applyMs, wait_ms: h.waitMs };
+}
+
+function jsonTaskProfile(t: TaskProfile, mode: RunResult['mode']) {
+  return {
+    play: t.play, task: t.task, module: t.module,
+    total_ms: t.totalMs, max_ms: t.maxMs, max_host: t.maxHost, read_ms: t.readMs, apply_ms: t.applyMs, wait_ms: t.waitMs,
+    hosts: t.hosts.map((h) => jsonHostTime(h, mode)),
+  };
+}
+
+/** --json --stats: every task on every host (see README "JSON output"). */
+export function jsonProfile(r: RunResult) {
+  const p = profileOf(r);
+  return { wall_ms: p.wallMs, tasks: p.tasks.map((t) => jsonTaskProfile(t, r.mode)) };
+}
+
+/** What the --json document carries besides the run: the time profile with --stats. */
+export interface JsonOptions { profile?: boolean }
+
 /** The --json document of up, plan, down and run (see README "JSON output"). */
-export function jsonResult(r: RunResult) {
+export function jsonResult(r: RunResult, o: JsonOptions = {}) {
   return {
     format_version: JSON_FORMAT_VERSION,
     mode: r.mode,
@@ -146,11 +204,12 @@ export function jsonResult(r: RunResult) {
     [changedKey(r.mode)]: r.hosts.reduce((a, h) => a + h.changed, 0),
     recap: r.hosts.map((h) => jsonRecap(h, r.mode)),
     events: r.events.map((e) => jsonEvent(e, r.mode)),
+    ...(o.profile ? { profile: jsonProfile(r) } : {}),
   };
 }
 
 /** The --json document of verify: the same envelope, with the check rows. */
-export function jsonVerify(ok: boolean, rows: CheckRow[], run: RunResult) {
+export function jsonVerify(ok: boolean, rows: CheckRow[], run: RunResult, o: JsonOptions = {}) {
   const { events, recap, wall_ms, interrupted } = jsonResult(run);
-  return { format_version: JSON_FORMAT_VERSION, mode: 'verify', ok, interrupted, wall_ms, checks: rows, recap, events };
+  return { format_version: JSON_FORMAT_VERSION, mode: 'verify', ok, interrupted, wall_ms, checks: rows, recap, events, ...(o.profile ? { profile: jsonProfile(run) } : {}) };
 }

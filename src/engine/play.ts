@@ -4,6 +4,7 @@ import type { PlaySpec } from '../playbook/schema.js';
 import { PlayBarrier } from './barrier.js';
 import type { HostState } from './host-state.js';
 import { readPeers, type PeerLookup } from './peers.js';
+import { TaskClock } from './profile.js';
 import type { Generation } from './probe-cache.js';
 import type { HostTasks, TaskInstance } from './render.js';
 import { Semaphore } from './semaphore.js';
@@ -81,31 +82,33 @@ class HostPlay {
 
   /** On the runner: once every host got here, run it with the other members' peer state read now. */
   private async runOnce(t: TaskInstance, upcoming: TaskInstance[]): Promise<void> {
-    const missing = await this.barrier.meet(t.key);
-    if (missing.length) return this.notRun(t, missing);
+    const clock = new TaskClock();
+    const missing = await clock.time('waitMs', () => this.barrier.meet(t.key));
+    if (missing.length) return this.notRun(t, missing, clock);
     const peers = (x: TaskInstance) => readPeers(this.env.playMembers[this.pi]!, this.st.name, x, this.peerLookup());
-    const status = await runTask(this.env, this.st, t, upcoming, this.play.name, { ...this.hooks, peers });
+    const status = await runTask(this.env, this.st, t, upcoming, this.play.name, { ...this.hooks, peers, clock });
     if (status === 'changed' && !this.env.dryRun) this.env.generation.bump();
     this.barrier.settleOnce(t.key, status);
     this.finished(t, status);
   }
 
-  private notRun(t: TaskInstance, missing: string[]): void {
+  private notRun(t: TaskInstance, missing: string[], clock: TaskClock): void {
     const message = `not run: this task runs once for all of ${this.barrier.hosts.join(', ')}, and ${missing.join(', ')} stopped before reaching it`;
-    this.env.report(this.st, taskEvent(this.st.name, this.play.name, t, { status: 'failed', error: { message } }));
+    this.env.report(this.st, taskEvent(this.st.name, this.play.name, t, { status: 'failed', error: { message }, ...clock.stamp() }));
     this.st.failed = true;
     this.barrier.settleOnce(t.key, 'failed');
   }
 
   /** On every other host: the runner's result, as skipped (or failed when it failed there). */
   private async awaitOnce(t: TaskInstance): Promise<void> {
-    const s = await this.barrier.onceResult(t.key);
+    const clock = new TaskClock();
+    const s = await clock.time('waitMs', () => this.barrier.onceResult(t.key));
     const runner = this.barrier.runner;
     const notes = [`runs once, on ${runner}: ${s}`];
     const failed = s === 'failed';
     this.env.report(this.st, taskEvent(this.st.name, this.play.name, t, failed
-      ? { status: 'failed', notes, error: { message: `this task runs once, on ${runner}, and failed there` } }
-      : { status: 'skipped', notes }));
+      ? { status: 'failed', notes, error: { message: `this task runs once, on ${runner}, and failed there` }, ...clock.stamp() }
+      : { status: 'skipped', notes, ...clock.stamp() }));
     if (failed) this.st.failed = true;
     // a real change bumped the generation already (every host reads again); a planned one did not
     if (s === 'changed' && this.st.cache.current) this.st.cache.clear();

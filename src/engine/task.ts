@@ -1,7 +1,9 @@
 // Running one task on one host: its state (read ahead) → parse → plan → refusal / agreement / notes → apply (not in
-// plan mode) → a status, reported as one TaskEvent. `taskEvent` is the one place a TaskEvent is built.
+// plan mode) → a status, reported as one TaskEvent. `taskEvent` is the one place a TaskEvent is built; its time and
+// the read/apply/wait split come from the task's TaskClock (profile.ts).
 import type { Inventory } from '../inventory/load.js';
 import type { HostState } from './host-state.js';
+import { TaskClock } from './profile.js';
 import type { TaskInstance } from './render.js';
 import { describeAction } from './script.js';
 import type { Change, PeerView, Plan, TaskEvent, TaskStartEvent, TaskStatus } from './types.js';
@@ -12,7 +14,12 @@ export interface TaskHooks {
   agree?: (key: string, value: string) => Promise<Map<string, string>>;
   /** for a once-task: the other members of the play as they are now */
   peers?: (t: TaskInstance) => Promise<PeerView[]>;
+  /** the task's clock, when the play started it earlier (a once-task's meeting); else the task starts its own */
+  clock?: TaskClock;
 }
+
+/** The hooks with the task's clock. */
+type Timed = TaskHooks & { clock: TaskClock };
 
 export interface TaskEnv {
   inv: Inventory;
@@ -30,31 +37,33 @@ export function taskEvent(host: string, play: string, t: TaskInstance, fields: P
 
 /** Run `t` on `st` (`upcoming`: the host's later tasks, read ahead with it) and report it. */
 export async function runTask(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: TaskInstance[], play: string, hooks: TaskHooks = {}): Promise<TaskStatus> {
-  const t0 = Date.now();
+  const timed: Timed = { ...hooks, clock: hooks.clock ?? new TaskClock() };
   const ev = taskEvent(st.name, play, t);
   if (t.skip) ev.notes.push('condition is false');
   else env.progress?.({ type: 'start', host: st.name, play, task: t.name, module: t.module.name });
-  ev.status = t.skip ? 'skipped' : await attempt(env, st, t, upcoming, hooks, ev);
-  ev.durationMs = Date.now() - t0;
+  ev.status = t.skip ? 'skipped' : await attempt(env, st, t, upcoming, timed, ev);
+  Object.assign(ev, timed.clock.stamp());
   return env.report(st, ev);
 }
 
 /** Plan and apply `t`, filling `ev` in; any error fails the task (and a lost host is unreachable). */
-async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: TaskInstance[], hooks: TaskHooks, ev: TaskEvent): Promise<TaskStatus> {
+async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: TaskInstance[], hooks: Timed, ev: TaskEvent): Promise<TaskStatus> {
   try {
     const plan = await planTask(st, t, upcoming, hooks);
     ev.warnings.push(...(plan.warnings ?? []));
     ev.notes.push(...(plan.notes ?? []));
     if (plan.check) ev.check = plan.check;
     if (plan.refuse) { ev.error = { message: plan.refuse }; return 'failed'; }
-    if (plan.agree && hooks.agree) {
-      const disagreement = agreement(env.inv, plan.agree.what, await hooks.agree(t.key, plan.agree.value), ev);
+    const { agree } = hooks, wanted = plan.agree;
+    if (wanted && agree) {
+      const values = await hooks.clock.time('waitMs', () => agree(t.key, wanted.value));
+      const disagreement = agreement(env.inv, wanted.what, values, ev);
       if (disagreement) { ev.error = { message: disagreement }; return 'failed'; }
     }
     ev.changes = plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
     if (plan.changes.length === 0) return 'ok';
     if (env.dryRun) return 'changed';
-    return await applyChanges(st, t, plan.changes, upcoming, ev);
+    return await applyChanges(st, t, plan.changes, upcoming, ev, hooks.clock);
   } catch (e) {
     ev.error = { message: (e as Error).message };
     if (!st.alive) st.markUnreachable();
@@ -63,10 +72,11 @@ async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: T
 }
 
 /** The task's state (read ahead), the peers for a once-task, and the module's plan. */
-async function planTask(st: HostState, t: TaskInstance, upcoming: TaskInstance[], hooks: TaskHooks): Promise<Plan> {
-  const res = await st.cache.ensure(t, upcoming);
+async function planTask(st: HostState, t: TaskInstance, upcoming: TaskInstance[], hooks: Timed): Promise<Plan> {
+  const res = await hooks.clock.time('readMs', () => st.cache.ensure(t, upcoming));
   const ctx = st.ctx(t);
-  if (t.module.peers && hooks.peers) ctx.peers = await hooks.peers(t);
+  const peers = hooks.peers;
+  if (t.module.peers && peers) ctx.peers = await hooks.clock.time('readMs', () => peers(t));
   return t.module.plan(t.module.parse(res, ctx), ctx);
 }
 
@@ -85,11 +95,11 @@ export function agreement(inv: Inventory, what: string, values: Map<string, stri
 }
 
 /** Apply the changes in one round trip that also reads the later tasks' state again. */
-async function applyChanges(st: HostState, t: TaskInstance, changes: Change[], upcoming: TaskInstance[], ev: TaskEvent): Promise<TaskStatus> {
+async function applyChanges(st: HostState, t: TaskInstance, changes: Change[], upcoming: TaskInstance[], ev: TaskEvent, clock: TaskClock): Promise<TaskStatus> {
   const actions = changes.flatMap((c) => c.actions);
   st.cache.clear(); // what we read is stale from here on, whatever happens
   const after = upcoming.filter((u) => !u.skip);
-  const r = await st.session.apply(actions, t.spec.timeout ? t.spec.timeout * 1000 : undefined, st.cache.sections(after));
+  const r = await clock.time('applyMs', () => st.session.apply(actions, t.spec.timeout ? t.spec.timeout * 1000 : undefined, st.cache.sections(after)));
   st.changedInPlay = true;
   if (r.probe && st.cache.current) st.cache.store(after, r.probe);
   if (!r.timedOut && r.code === 0) return 'changed';

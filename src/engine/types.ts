@@ -136,7 +136,24 @@ export interface TaskEvent {
   /** the module's kind, and for a check its result */
   kind: 'change' | 'check';
   check?: CheckResult;
+  /** the task's wall time on this host, from its start (a once-task: from reaching the meeting) to its report */
   durationMs: number;
+  /** where that time went; set on every task the engine reports (see src/engine/profile.ts) */
+  timing?: TaskTiming;
+}
+
+/**
+ * A task's wall time on one host, by phase, in whole ms (rounded down, so readMs + applyMs + waitMs ≤ durationMs;
+ * the rest is parsing, planning and bookkeeping on the controller).
+ */
+export interface TaskTiming {
+  /** the probe round trip(s) the task waited for: its own state, read together with the host's later tasks not read
+   * yet (0 when read ahead by an earlier task), and for a once-task the other members' state */
+  readMs: number;
+  /** the round trip that applied its changes (it also reads the later tasks again) */
+  applyMs: number;
+  /** waiting for the other hosts of the play: a once-task's meeting or result, an agree-task's values */
+  waitMs: number;
 }
 
 export interface HostEvent {

@@ -51,6 +51,10 @@ describe.skipIf(!isRoot)('core engine on real SSH hosts', () => {
       expect(h.stats.connections).toBe(1);
       expect(h.stats.commands).toBeLessThanOrEqual(3);
     }
+    // --stats: the profile lists every task that ran, on every host it ran on
+    const ran = second.json.events.filter((e: any) => e.type === 'task').map((e: any) => `${e.play} / ${e.task} @ ${e.host}`).sort();
+    expect(second.json.profile.tasks.flatMap((t: any) => t.hosts.map((h: any) => `${t.play} / ${t.task} @ ${h.host}`)).sort()).toEqual(ran);
+    console.log(second.stderr.slice(second.stderr.indexOf('SLOWEST TASKS')).trimEnd());
     expect(ssh('a2', 'getent hosts a3').stdout).toMatch(/^10\.216\.0\.13\s+a3/);
     // the machine's own /etc/hosts is untouched
     expect(readFileSync('/etc/hosts', 'utf8')).not.toContain('t-core');

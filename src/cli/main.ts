@@ -34,7 +34,7 @@ function addRunOptions(c: Command): Command {
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts instead of refusing (changed keys are always refused)')
     .option('--wait-lock [seconds]', 'wait for another run\'s lock on a host instead of failing fast (0..86400; alone: 600)', intInRange(0, 86400))
     .option('--stats', 'print connections, remote commands and time per host, and the slowest tasks (--json: every task\'s time)')
-    .option('--held-shell', 'run every probe and apply as a message to one long-lived remote shell per host (default: the inventory\'s ssh.held_shell, off)')
+    .option('--held-shell', 'run every probe and apply as a message to one long-lived remote shell per host (default: the inventory\'s ssh.held_shell, on)')
     .option('--no-held-shell', 'a new SSH channel for every probe and apply')
     .option('--no-color', 'no colours (also: the NO_COLOR environment variable)');
 }

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { factsScript, parseFacts, type Facts } from '../facts/facts.js';
 import type { HostEntry } from '../inventory/load.js';
-import { HELD_SHELL_SERVER, HeldShell, killCommand } from '../transport/held-shell.js';
+import { HELD_SHELL_NEEDS, HeldShell, heldShellServed, killCommand, lockTail } from '../transport/held-shell.js';
 import type { ExecResult, HeldCommand, PromptAnswer, Transport } from '../transport/types.js';
 import { q } from '../util/shell.js';
 import { applyScript, nonce, parseProbe, probeScript, scriptForLog } from './script.js';
@@ -19,14 +19,14 @@ export interface HostSessionOptions {
   waitLockSec?: number; // 0 = fail fast
   log?: (line: string) => void; // -vv
   lock?: boolean;
-  /** run probes and applies through the held shell (default: the inventory's ssh.held_shell, off) */
+  /** run probes and applies through the held shell (default: the inventory's ssh.held_shell, on) */
   heldShell?: boolean;
 }
 
-/** Whether a host's probes and applies go through the held shell: CLUSTERFORM_HELD_SHELL=1/0 overrides the rest. */
+/** Whether a host's probes and applies go through the held shell (default on): CLUSTERFORM_HELD_SHELL=1/0 overrides the rest. */
 export function heldShellWanted(entry: HostEntry, opt: boolean | undefined, env = process.env.CLUSTERFORM_HELD_SHELL): boolean {
   if (env === '1' || env === '0') return env === '1';
-  return opt ?? entry.ssh.heldShell ?? false;
+  return opt ?? entry.ssh.heldShell ?? true;
 }
 
 /**
@@ -100,7 +100,10 @@ export class HostSession {
     return this.shell!.run(script, JSON.stringify(what), { timeoutMs: timeoutMs ?? this.entry.ssh.commandTimeoutMs });
   }
 
-  private get held(): boolean { return heldShellWanted(this.entry, this.opts.heldShell); }
+  /** The held shell was wanted but the host lacks what it needs (HELD_SHELL_NEEDS): exec channels for this run. */
+  private heldUnavailable = false;
+
+  private get held(): boolean { return !this.heldUnavailable && heldShellWanted(this.entry, this.opts.heldShell); }
 
   /** Connect, take the run lock and read the facts, all in one command that stays open for the run. */
   async open(): Promise<void> {
@@ -125,8 +128,7 @@ export class HostSession {
     const script = [
       ...lockScript(take, owner),
       factsScript(),
-      'echo @@CF-READY',
-      held ? HELD_SHELL_SERVER : 'cat >/dev/null',
+      lockTail(held),
       'rm -f "$d/owner"',
     ].join('\n');
     const w = this.wrap(script);
@@ -141,7 +143,11 @@ export class HostSession {
       throw new Error(`cannot start the run on ${this.name}: ${text.trim().split('\n').slice(-3).join(' ')}`);
     }
     this.lock = lock;
-    if (held) this.shell = new HeldShell(lock, (pid) => this.kill(pid), this.name);
+    if (held && !heldShellServed(out)) {
+      this.heldUnavailable = true;
+      this.opts.log?.(`[${this.name}] no held shell here (it needs ${HELD_SHELL_NEEDS.join(', ')}): a channel per request`);
+    }
+    if (this.held) this.shell = new HeldShell(lock, (pid) => this.kill(pid), this.name);
     return out;
   }
 

@@ -33,6 +33,29 @@ export const HELD_SHELL_SERVER = [
   'rm -rf "$__cfw"',
 ].join('\n');
 
+/** What the held shell needs on the host besides a POSIX sh (coreutils or busybox). */
+export const HELD_SHELL_NEEDS = ['base64', 'mktemp', 'wc'];
+
+/**
+ * The lock command's lines after the facts. Without the held shell: READY, then wait for the end of the run. With it:
+ * `@@CF-HELD 1` when the host has what the server needs (then READY and the server), `@@CF-HELD 0` when it lacks one
+ * (then READY and a plain wait: the run falls back to an exec channel per request on this host).
+ */
+export function lockTail(held: boolean): string {
+  if (!held) return 'echo @@CF-READY\ncat >/dev/null';
+  return [
+    `__cfheld=1; for __cft in ${HELD_SHELL_NEEDS.join(' ')}; do command -v "$__cft" >/dev/null 2>&1 || __cfheld=0; done`,
+    'echo "@@CF-HELD $__cfheld"',
+    'echo @@CF-READY',
+    'if [ "$__cfheld" = 1 ]; then',
+    HELD_SHELL_SERVER,
+    'else cat >/dev/null; fi',
+  ].join('\n');
+}
+
+/** Whether the lock command's output (up to READY) says the host serves the held shell. */
+export const heldShellServed = (out: string): boolean => /^@@CF-HELD 1$/m.test(out);
+
 /** The command that kills request `pid`'s process group (or the process alone, on a host without setsid). */
 export const killCommand = (pid: number) => `kill -KILL -${pid} 2>/dev/null || kill -KILL ${pid}`; // dash: no `--`
 

@@ -2,10 +2,13 @@
 // over pipes standing in for the SSH channel), a shell killed by a script fails that request clearly and the next one
 // takes the lock again in a new shell.
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HostSession, heldShellWanted } from '../../src/engine/host.js';
-import { HELD_SHELL_SERVER } from '../../src/transport/held-shell.js';
+import { lockTail } from '../../src/transport/held-shell.js';
 import type { ExecResult, HeldCommand, Transport, TransportStats } from '../../src/transport/types.js';
 import type { HostEntry } from '../../src/inventory/load.js';
 
@@ -18,6 +21,8 @@ class LocalTransport implements Transport {
   holds: string[] = [];
   execs: string[] = [];
   children: ChildProcess[] = [];
+  /** PATH of the lock command's shell (a host without some tools) */
+  constructor(readonly path?: string) {}
   async connect() { this.stats.connections++; }
   async exec(command: string): Promise<ExecResult> {
     this.stats.commands++;
@@ -28,8 +33,7 @@ class LocalTransport implements Transport {
   async hold(command: string): Promise<HeldCommand> {
     this.stats.commands++;
     this.holds.push(command);
-    const served = command.includes('@@CF-REQ') ? HELD_SHELL_SERVER : 'cat >/dev/null';
-    const child = spawn('sh', ['-c', `printf '%s\\n' '${FACTS}'; echo @@CF-READY\n${served}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('/bin/sh', ['-c', `printf '%s\\n' '${FACTS}'\n${lockTail(command.includes('@@CF-REQ'))}`], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...(this.path ? { PATH: this.path } : {}) } });
     child.stdin!.on('error', () => {});
     this.children.push(child);
     let buf = '';
@@ -52,10 +56,10 @@ const entry = (heldShell?: boolean): HostEntry => ({ name: 'h1', address: 'h1', 
 let open: LocalTransport[] = [];
 afterEach(async () => { for (const t of open) await t.close(); open = []; });
 
-async function session(heldShell = true) {
-  const t = new LocalTransport();
+async function session(heldShell: boolean | undefined = true, path?: string, log?: (l: string) => void) {
+  const t = new LocalTransport(path);
   open.push(t);
-  const s = new HostSession(entry(heldShell), t, { heldShell });
+  const s = new HostSession(entry(heldShell), t, { heldShell, log });
   await s.open();
   return { s, t };
 }
@@ -92,6 +96,30 @@ describe('HostSession with the held shell', () => {
     expect((await s.run('echo next')).stdout).toBe('next\n');
   });
 
+  it('on by default (no inventory setting, no option)', async () => {
+    const { s, t } = await session(undefined);
+    expect((await s.run('echo x')).stdout).toBe('x\n');
+    expect(t.execs).toEqual([]);
+    expect(t.stats.commands).toBe(1);
+  });
+
+  it('a host without base64 (or mktemp, wc): the run falls back to a channel per request there, and -vv says why', async () => {
+    // a PATH with everything the lock command's shell uses but base64
+    const dir = mkdtempSync(join(tmpdir(), 'cf-nob64-'));
+    try {
+      for (const tool of ['cat', 'mktemp', 'wc', 'rm']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(dir, tool));
+      const lines: string[] = [];
+      const { s, t } = await session(true, dir, (l) => lines.push(l));
+      expect(s.facts.hostname).toBe('h1');
+      expect((await s.run('echo by-exec')).stdout).toBe('by-exec\n');
+      expect((await s.probe([['a', 'echo one']])).a!.out).toBe('one\n');
+      expect(t.execs).toHaveLength(2);
+      expect(lines.join('\n')).toContain('[h1] no held shell here (it needs base64, mktemp, wc): a channel per request');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('off: one exec channel per request, as before', async () => {
     const { s, t } = await session(false);
     expect((await s.run('echo x')).stdout).toBe('x\n');
@@ -100,8 +128,9 @@ describe('HostSession with the held shell', () => {
 });
 
 describe('heldShellWanted', () => {
-  it('off by default, the inventory turns it on, CLUSTERFORM_HELD_SHELL=1/0 overrides both', () => {
-    expect(heldShellWanted(entry(), undefined, undefined)).toBe(false);
+  it('on by default, the inventory turns it off, CLUSTERFORM_HELD_SHELL=1/0 overrides both', () => {
+    expect(heldShellWanted(entry(), undefined, undefined)).toBe(true);
+    expect(heldShellWanted(entry(false), undefined, undefined)).toBe(false);
     expect(heldShellWanted(entry(true), undefined, undefined)).toBe(true);
     expect(heldShellWanted(entry(true), false, undefined)).toBe(false);
     expect(heldShellWanted(entry(), undefined, '1')).toBe(true);

@@ -31,7 +31,7 @@ describe('scripts in the -vv log', () => {
     const sent: string[] = [];
     const transport = { exec: async (command: string) => { sent.push(command); return { code: 0, stdout: '', stderr: '' }; } } as unknown as Transport;
     const log: string[] = [];
-    const s = new HostSession({ name: 'n1', address: '10.0.0.1', vars: {}, ssh: {} } as never, transport, { log: (l) => log.push(l) });
+    const s = new HostSession({ name: 'n1', address: '10.0.0.1', vars: {}, ssh: {} } as never, transport, { log: (l) => log.push(l), heldShell: false });
     await s.run(applyScript([{ kind: 'write', path: '/etc/x.conf', content: CONTENT }]));
     expect(sent.join('\n')).toContain(b64.slice(0, 40));
     expect(log.join('\n')).not.toContain(b64.slice(0, 16));

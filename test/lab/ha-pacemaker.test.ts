@@ -102,7 +102,15 @@ function setLink(h: string, state: 'up' | 'down'): void {
 
 /** The cluster as the members see it, for failure messages. */
 function clusterState(): string {
-  return MEMBERS.map((h) => `${h}: ${ssh(h, 'crm_mon -1 2>&1 | tail -n 25; systemctl --failed --no-legend').stdout}`).join('\n---\n');
+  const cmds = [
+    'crm_mon -1 --failcounts --inactive 2>&1 | tail -n 30',
+    'systemctl --failed --no-legend',
+    // why a group sits where it does: the scheduler's scores for HA-NFS on each member
+    "crm_simulate -Ls 2>/dev/null | grep -E 'HA-NFS' | grep -iE 'score' | head -n 20",
+    "journalctl -b --no-pager -o short-monotonic -u nfs-server -u nfs-mountd -u proc-fs-nfsd.mount 2>/dev/null | tail -n 15",
+    "journalctl -b --no-pager -o short-monotonic 2>/dev/null | grep -E 'pacemaker-controld.*Result of .*HA-NFS|pacemaker-schedulerd.*(Move|Recover|Restart).*HA-NFS' | tail -n 15",
+  ];
+  return MEMBERS.map((h) => `${h}:\n${ssh(h, cmds.join('; echo; ')).stdout}`).join('\n---\n');
 }
 
 /** Fencing and HA-NFS start/stop lines of both members' journals since `t0` (this boot and the one before), for the record. */
@@ -129,6 +137,7 @@ function cliJson(args: string[]) {
 
 let active = '';
 const cutRuns: number[] = [];
+const exportRuns: number[] = [];
 
 describe.skipIf(!enabled)('lab: a pacemaker HA pair on Debian VMs fails over (issue #14)', () => {
   beforeAll(() => {
@@ -226,6 +235,10 @@ describe.skipIf(!enabled)('lab: a pacemaker HA pair on Debian VMs fails over (is
       expect(good, `run ${run}: ${survivor} never served the file\n${clusterState()}`).toBeDefined();
       cutRuns.push(good!.s);
       expect(ssh(survivor, `grep -c ' ${MOUNT} ' /proc/mounts`).stdout.trim()).toBe('1');
+      // the whole group: the NFS server started and the share exported there, not only the file system and the address
+      const exported = await until(t0, 300_000, () => (ssh(survivor, 'exportfs -v 2>/dev/null').stdout.includes(MOUNT) ? true : undefined));
+      expect(exported, `run ${run}: ${survivor} never exported ${MOUNT}\n${clusterState()}`).toBeDefined();
+      exportRuns.push(exported!.s);
       active = survivor;
       const on = Date.now();
       const p = cli(['lab', 'up', INV], { timeout: LONG });
@@ -234,13 +247,15 @@ describe.skipIf(!enabled)('lab: a pacemaker HA pair on Debian VMs fails over (is
       const joined = await bothOnline(survivor, 300_000);
       expect(joined, `run ${run}: ${dead} did not rejoin\n${clusterState()}`).toBeDefined();
       await sleep(15_000); // a move back, if any, would happen now
-      expect(mountedOn(), `run ${run}: the service moved or is mounted twice`).toEqual([survivor]);
+      const after = mountedOn();
+      expect(after, `run ${run}: the service moved or is mounted twice\n${after.length === 1 && after[0] === survivor ? '' : clusterState()}`).toEqual([survivor]);
       expect(serviceAnswer()).toBe(`${survivor} ${content}`);
       console.log(`ha-pacemaker: power cut ${run} of ${dead}: ${survivor} served the same file ${good!.s.toFixed(1)} s after the cut; ${dead} powered on and rejoined ${secs(on)} s later; HA-NFS stayed on ${survivor}`);
     }
     const sorted = [...cutRuns].sort((a, b) => a - b);
     console.log(`ha-pacemaker: cut → first good answer over ${SERVICE_IP} (${sorted.length} run${sorted.length > 1 ? 's' : ''}): min ${sorted[0]!.toFixed(1)} s, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} s, max ${sorted.at(-1)!.toFixed(1)} s ` +
-      `(loss detection token ${FENCE_S.token} s + consensus ${FENCE_S.consensus} s; fencing: random delay ≤ ${FENCE_S.delayMax} s + msgwait ${FENCE_S.msgwait} s; then file system, address, NFS start)`);
+      `(loss detection token ${FENCE_S.token} s + consensus ${FENCE_S.consensus} s; fencing: random delay ≤ ${FENCE_S.delayMax} s + msgwait ${FENCE_S.msgwait} s; then file system, address, NFS start); ` +
+      `cut → ${MOUNT} exported: ${[...exportRuns].sort((a, b) => a - b).map((x) => x.toFixed(1)).join(' / ')} s`);
   }, LONG);
 
   it('split brain: the network of the active member is cut; exactly one member ends with the service', async () => {

@@ -99,7 +99,7 @@ export function primitive(id: string, kind: { class: string; provider?: string; 
 
 const OCF = (type: string) => ({ class: 'ocf', provider: 'heartbeat', type });
 
-/** The unit that serves NFS: nfs-server on Red Hat and on Debian (where nfs-kernel-server is its other name). */
+/** The unit that serves NFS (disabled at boot: the cluster's nfsserver agent starts it): nfs-server on Red Hat and on Debian (where nfs-kernel-server is its other name). */
 export const nfsUnit = (_family: string): string => 'nfs-server';
 
 /** One group per service, in order: the file system (by its stable partition path), the address, then the service. */
@@ -110,7 +110,11 @@ export function serviceGroup(ha: Ha, s: HaService, index: number, family: string
     primitive(`${g}-ip`, OCF('IPaddr2'), { ip: s.address }, [['monitor', '10s', '20s']]),
   ];
   if (s.nfs) {
-    members.push(primitive(`${g}-nfsd`, { class: 'systemd', type: nfsUnit(family) }, {}, [['start', '0s', '120s'], ['stop', '0s', '120s'], ['monitor', '30s', '100s']]));
+    // ocf:heartbeat:nfsserver (ClusterLabs' agent for active/passive NFS), not systemd:nfs-server: it starts rpcbind,
+    // rpc.statd, rpc.mountd and idmapd one by one and waits for each, then the server, and checks its threads. With
+    // systemd:nfs-server the unit's start failed now and then on a member under load (TCG lab: "error (inactive)"),
+    // and a failed start bans the group's NFS server from that member: the group then moved to the other one.
+    members.push(primitive(`${g}-nfsd`, OCF('nfsserver'), {}, [['start', '0s', '120s'], ['stop', '0s', '120s'], ['monitor', '30s', '100s']]));
     members.push(primitive(`${g}-export`, OCF('exportfs'), { clientspec: s.nfs.clients, options: s.nfs.options, directory: s.nfs.export, fsid: String(index + 1) }, [['monitor', '30s', '60s']]));
   }
   if (s.systemd) members.push(primitive(`${g}-svc`, { class: 'systemd', type: s.systemd.replace(/\.service$/, '') }, {}, [['start', '0s', '120s'], ['stop', '0s', '120s'], ['monitor', '30s', '100s']]));

@@ -71,10 +71,19 @@ describe('the CIB', () => {
     const p = planOf(pacemakerCib, {}, { cib: ok(changed) }, { cluster: PCMK });
     expect(p.changes.map((c) => c.summary)).toEqual(['update group smb']);
   });
-  it('Red Hat: fence_sbd with devices=; the NFS unit is nfs-server there as on Debian', () => {
-    const w = wantedCib(pcmkHa(), 'redhat', {});
-    expect(toXml(w.fencing[0]!)).toMatch(/type="fence_sbd".*name="devices" value="\/dev\/disk\/by-id\/virtio-shared-part1"/);
-    expect(toXml(w.groups[0]!)).toContain('type="nfs-server"');
+  it('Red Hat: fence_sbd with devices=; the NFS server is the nfsserver agent there as on Debian (not systemd:nfs-server)', () => {
+    for (const family of ['redhat', 'debian']) {
+      const w = wantedCib(pcmkHa(), family, {});
+      if (family === 'redhat') expect(toXml(w.fencing[0]!)).toMatch(/type="fence_sbd".*name="devices" value="\/dev\/disk\/by-id\/virtio-shared-part1"/);
+      expect(toXml(w.groups[0]!)).toContain('<primitive id="nfs-nfsd" class="ocf" provider="heartbeat" type="nfsserver">');
+      expect(toXml(w.groups[0]!)).not.toContain('class="systemd" type="nfs-server"');
+    }
+  });
+  it('a cluster built with systemd:nfs-server: one update of its group, to the nfsserver agent (nothing else changes)', () => {
+    const old = cibDone().replace(/<primitive [^>]*id="nfs-nfsd"[^>]*>/, '<primitive id="nfs-nfsd" class="systemd" type="nfs-server">');
+    expect(old).not.toBe(cibDone());
+    const p = planOf(pacemakerCib, {}, { cib: ok(old) }, { cluster: PCMK });
+    expect(p.changes.map((c) => c.summary)).toEqual(['update group nfs']);
   });
   it("fence agents: one device per member, avoiding its own member; the password from the environment, never in a description", () => {
     const fencing = { node1: { agent: 'fence_ipmilan', params: { ip: '10.1.0.11', lanplus: true }, password_env: 'CF_TEST_PW' }, node2: { agent: 'fence_ipmilan', params: { ip: '10.1.0.12' }, password_env: 'CF_TEST_PW' } };

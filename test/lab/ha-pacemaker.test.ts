@@ -18,9 +18,9 @@ import { labConfigFromInventory, loadLabInventory } from '../../src/lab/index.js
 const INV = resolve(ROOT, 'test/lab/inventories/ha-pacemaker.yaml');
 const KEY = resolve(ROOT, 'test/lab/inventories/.lab/t-hapcmk/id_ed25519');
 const ssh = sshFor(INV);
-// The whole file takes ~22 minutes under TCG (2026-11-21: 1318 s twice), most of it the first `up` from bare (648 s:
-// installing corosync, pacemaker, sbd and the NFS server in the VMs). With it, CI would take ~67 minutes, past its
-// 60-minute budget: it runs on request (CLUSTERFORM_LAB_PACEMAKER=1) until the install is shorter (issue #14 stays open).
+// The whole file takes 25–30 minutes under TCG (2026-11-21, three power cuts: 1784 s), most of it the first `up` from
+// bare (560 s: installing corosync, pacemaker, sbd and the NFS server in the VMs). With it, CI would take ~80 minutes,
+// past its 60-minute budget: it runs on request (CLUSTERFORM_LAB_PACEMAKER=1).
 const enabled = isRoot && process.env.CLUSTERFORM_SKIP_LAB !== '1' && process.env.CLUSTERFORM_LAB_PACEMAKER === '1';
 const MEMBERS = ['node1', 'node2'] as const;
 const SERVICE_IP = '10.233.0.100';

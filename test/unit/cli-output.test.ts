@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CLI } from '../helpers.js';
 import { formatRecap, jsonResult, jsonVerify, JSON_FORMAT_VERSION, PlainProgress, useColor } from '../../src/cli/output.js';
 import type { EngineEvent, RunResult, TaskEvent } from '../../src/engine/types.js';
+import { camelCaseKeys } from '../support/json-keys.js';
 
 const ESC = '\x1b[';
 const task = (f: Partial<TaskEvent> = {}): TaskEvent => ({ type: 'task', host: 'h1', play: 'p', task: 'mkfs', module: 'filesystem', kind: 'change', status: 'changed', changes: [{ summary: 'mkfs' }], warnings: [], notes: [], durationMs: 1500, ...f });
@@ -77,17 +78,11 @@ describe('plain progress', () => {
   });
 });
 
-const camel = (v: unknown): string[] => {
-  if (Array.isArray(v)) return v.flatMap(camel);
-  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => [...(/[A-Z]/.test(k) ? [k] : []), ...camel(x)]);
-  return [];
-};
-
 describe('--json', () => {
   it('is versioned and snake_case', () => {
     const j = jsonResult(result('up'));
     expect(j.format_version).toBe(JSON_FORMAT_VERSION);
-    expect(camel(j)).toEqual([]);
+    expect(camelCaseKeys(j)).toEqual([]);
     expect(j).toMatchObject({ mode: 'up', ok: true, wall_ms: 1234, changed: 1, recap: [{ host: 'h1', changed: 1, stats: { busy_ms: 30, bytes_in: 10, bytes_out: 20 } }] });
     expect(j.events[1]).toMatchObject({ type: 'task', status: 'changed', duration_ms: 1500 });
   });
@@ -101,6 +96,6 @@ describe('--json', () => {
   it('verify has the same envelope', () => {
     const j = jsonVerify(false, [{ host: 'h1', kind: 'check', check: 'c', pass: false, reason: 'r' }], result('plan'));
     expect(j).toMatchObject({ format_version: JSON_FORMAT_VERSION, mode: 'verify', ok: false, wall_ms: 1234, checks: [{ host: 'h1', pass: false }], recap: [{ host: 'h1', would_change: 1 }] });
-    expect(camel(j)).toEqual([]);
+    expect(camelCaseKeys(j)).toEqual([]);
   });
 });

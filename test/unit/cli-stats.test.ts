@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { formatProfile, formatRecap, jsonResult, jsonVerify, SLOWEST_SHOWN, type OutputOptions } from '../../src/cli/output.js';
 import { profileOf } from '../../src/engine/profile.js';
 import type { EngineEvent, RunResult, TaskEvent } from '../../src/engine/types.js';
+import { camelCaseKeys } from '../support/json-keys.js';
 
 /** A task event: `ms` its total, split into read / apply / wait. */
 const ev = (host: string, task: string, ms: number, split: [number, number, number] = [0, 0, 0], f: Partial<TaskEvent> = {}): TaskEvent => ({
@@ -88,16 +89,10 @@ describe('--stats: the slowest tasks', () => {
   });
 });
 
-const snake = (v: unknown): string[] => {
-  if (Array.isArray(v)) return v.flatMap(snake);
-  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => [...(/[A-Z]/.test(k) ? [k] : []), ...snake(x)]);
-  return [];
-};
-
 describe('--json --stats: the profile', () => {
   it('every task on every host, in run order, snake_case', () => {
     const j = jsonResult(fresh, { profile: true }) as Record<string, any>;
-    expect(snake(j)).toEqual([]);
+    expect(camelCaseKeys(j)).toEqual([]);
     expect(j.profile.wall_ms).toBe(52_310);
     expect(j.profile.tasks.map((t: any) => t.task)).toEqual(['packages', 'partition the shared disk', 'make the file systems on the shared disk, one for each service of the cluster', '/etc/hosts']);
     expect(j.profile.tasks[1]).toEqual({

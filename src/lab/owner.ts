@@ -2,7 +2,7 @@
 // two inventory directories with the same cluster name would share them: `lab up` from the second one adopted the
 // first one's running hosts, whose keys it does not have (every later ssh: HOST KEY CHANGED). The owner file under
 // /run (gone at a reboot, like the namespaces) records the state directory that started the lab.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LabConfig } from './types.js';
@@ -42,5 +42,5 @@ export async function claimOwner(cfg: Pick<LabConfig, 'lab' | 'stateDir'>, dir =
 
 /** Forgets the lab's owner (on down). */
 export async function releaseOwner(lab: string, dir = OWNER_DIR): Promise<void> {
-  if (existsSync(ownerFile(lab, dir))) await rm(ownerFile(lab, dir), { force: true });
+  await rm(ownerFile(lab, dir), { force: true });
 }

@@ -5,7 +5,7 @@ import type { HostEntry } from '../inventory/load.js';
 import { HELD_SHELL_NEEDS, HeldShell, heldShellServed, killCommand, lockTail } from '../transport/held-shell.js';
 import type { ExecResult, HeldCommand, PromptAnswer, Transport } from '../transport/types.js';
 import { q } from '../util/shell.js';
-import { applyScript, nonce, parseProbe, probeScript, scriptForLog } from './script.js';
+import { applyScript, distinctSections, nonce, parseProbe, probeScript, scriptForLog, withCopies } from './script.js';
 import type { Action, ProbeResult } from './types.js';
 
 export class LockedError extends Error {
@@ -160,9 +160,10 @@ export class HostSession {
   async probe(sections: [string, string][]): Promise<ProbeResult> {
     if (sections.length === 0) return {};
     const n = nonce();
-    const r = await this.run(probeScript(sections, n));
+    const { unique, copies } = distinctSections(sections);
+    const r = await this.run(probeScript(unique, n));
     if (r.timedOut) throw new Error('reading the host state timed out');
-    const res = parseProbe(r.stdout, n);
+    const res = withCopies(parseProbe(r.stdout, n), copies);
     for (const [name] of sections) if (!res[name]) throw new Error(`reading the host state failed (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
     return res;
   }
@@ -170,12 +171,13 @@ export class HostSession {
   /** Apply actions; when they all succeed, read `after` (the following tasks' state) in the same round trip. */
   async apply(actions: Action[], timeoutMs?: number, after: [string, string][] = []): Promise<ExecResult & { failedStep?: number; probe?: ProbeResult }> {
     const n = nonce();
-    const script = after.length ? `${applyScript(actions)}\nset +u\n${probeScript(after, n)}` : applyScript(actions);
+    const { unique, copies } = distinctSections(after);
+    const script = after.length ? `${applyScript(actions)}\nset +u\n${probeScript(unique, n)}` : applyScript(actions);
     const r = await this.run(script, timeoutMs);
     const m = /@@CF-FAILED-STEP (\d+) (\d+)/.exec(r.stderr);
     let probe: ProbeResult | undefined;
     if (after.length && r.code === 0) {
-      probe = parseProbe(r.stdout, n);
+      probe = withCopies(parseProbe(r.stdout, n), copies);
       if (after.some(([name]) => !probe![name])) probe = undefined; // incomplete: read again later
     }
     return { ...r, stderr: r.stderr.replace(/@@CF-FAILED-STEP \d+ \d+\n?/, ''), failedStep: m ? Number(m[1]) : undefined, probe };

@@ -25,6 +25,27 @@ export function probeScript(sections: [string, string][], n: string): string {
   return lines.join('\n');
 }
 
+/**
+ * Read snippets are read-only, so a snippet repeated under another name (tasks of one host often read the same disk,
+ * or what holds it) gives the same answer within one round trip: run each once. `unique` goes into the script;
+ * `copies` ([name, name of its first occurrence]) fills the result again (`withCopies`).
+ */
+export function distinctSections(sections: [string, string][]): { unique: [string, string][]; copies: [string, string][] } {
+  const first = new Map<string, string>();
+  const unique: [string, string][] = [], copies: [string, string][] = [];
+  for (const [name, snippet] of sections) {
+    const seen = first.get(snippet);
+    if (seen === undefined) { first.set(snippet, name); unique.push([name, snippet]); } else copies.push([name, seen]);
+  }
+  return { unique, copies };
+}
+
+/** `res` with every copied section's result (see `distinctSections`), when its original was read. */
+export function withCopies(res: ProbeResult, copies: [string, string][]): ProbeResult {
+  for (const [name, from] of copies) if (res[from]) res[name] = { ...res[from] };
+  return res;
+}
+
 export function parseProbe(stdout: string, n: string): ProbeResult {
   const res: ProbeResult = {};
   const S = `@@CF:${n}:S:`;

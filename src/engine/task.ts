@@ -71,13 +71,19 @@ async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: T
   }
 }
 
-/** The task's state (read ahead), the peers for a once-task, and the module's plan. */
+/** The task's state (read ahead), the peers for a once-task (only for a change when they can only object), and the module's plan. */
 async function planTask(st: HostState, t: TaskInstance, upcoming: TaskInstance[], hooks: Timed): Promise<Plan> {
   const res = await hooks.clock.time('readMs', () => st.cache.ensure(t, upcoming));
   const ctx = st.ctx(t);
+  const state = t.module.parse(res, ctx);
   const peers = hooks.peers;
-  if (t.module.peers && peers) ctx.peers = await hooks.clock.time('readMs', () => peers(t));
-  return t.module.plan(t.module.parse(res, ctx), ctx);
+  if (!t.module.peers || !peers) return t.module.plan(state, ctx);
+  if (t.module.peersObjectOnly) {
+    const alone = t.module.plan(state, ctx);
+    if (alone.changes.length === 0 && !alone.refuse) return alone;
+  }
+  ctx.peers = await hooks.clock.time('readMs', () => peers(t));
+  return t.module.plan(state, ctx);
 }
 
 /**

@@ -95,6 +95,11 @@ export interface ModuleDef<A = any, S = any> {
    * --limit, unreachable or failed are listed there too, so the module can refuse to change what they share.
    */
   peers?(ctx: TaskCtx<A>): Record<string, string>;
+  /**
+   * The peers can only object to a change (what another member holds): plan first without them, and read them (then
+   * plan again) only when that plan changes or refuses something. A no-op then reads no other member.
+   */
+  peersObjectOnly?: boolean;
 }
 
 export function defineModule<A, S>(m: ModuleDef<A, S>): ModuleDef<A, S> {

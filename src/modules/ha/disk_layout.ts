@@ -281,6 +281,7 @@ export const diskLayout = defineModule<Args, DiskState>({
   read: (ctx) => diskReads(haOf(ctx).shared_disk),
   parse: (res, ctx) => parseDisk(res, haOf(ctx).shared_disk),
   peers: (ctx) => peerDiskReads(haOf(ctx).shared_disk),
+  peersObjectOnly: true,
   plan(st, ctx) {
     if (st.missing) return { changes: [], refuse: `shared disk ${st.disk} not found on ${ctx.host.name}: ${st.missing}. Attach the disk or fix ha.shared_disk.` };
     if (st.tableError) return { changes: [], refuse: `cannot read the partition table of ${st.dev}: ${st.tableError}` };

@@ -79,6 +79,7 @@ export const filesystem = defineModule<Args, State>({
     return st;
   },
   peers: (ctx) => peerDiskReads(haOf(ctx).shared_disk),
+  peersObjectOnly: true,
   plan(st, ctx) {
     const host = ctx.host.name;
     if (st.missing) return { changes: [], refuse: `shared disk not found on ${host}: ${st.missing}` };

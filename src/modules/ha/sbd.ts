@@ -97,6 +97,7 @@ export const sbdDeviceModule = defineModule<DevArgs, DevState>({
   },
   parse: parseDev,
   peers: (ctx) => peerDiskReads(haOf(ctx).shared_disk),
+  peersObjectOnly: true,
   plan: devPlan,
 });
 

@@ -46,7 +46,27 @@ export const peersKv = defineModule({
   plan: (_cur, c) => ({ changes: [], notes: (c.peers ?? []).map((p) => `${p.host}: ${p.missing !== undefined ? `missing (${p.missing})` : value(p.res!.cur)}`) }),
 });
 
-export const registry = new Registry([kv, agreeKv, peersKv]);
+/**
+ * As a once-task: set `key`, but never while another member holds `open=yes` (the disk modules' rule). Its peers can
+ * only object (`peersObjectOnly`): they are read only when there is something to set.
+ */
+export const guardedKv = defineModule({
+  name: 'guarded_kv',
+  doc: 'a value set only while no other member holds it open',
+  args: z.object({ key: z.string(), value: z.string() }).strict(),
+  read: (c) => ({ cur: `get ${c.args.key}` }),
+  peers: () => ({ open: 'get open' }),
+  peersObjectOnly: true,
+  parse: (r) => value(r.cur),
+  plan: (cur, c) => {
+    if (cur === c.args.value) return { changes: [] };
+    const holders = (c.peers ?? []).filter((p) => p.missing !== undefined || value(p.res!.open) === 'yes').map((p) => p.host);
+    if (holders.length) return { changes: [], refuse: `held by ${holders.join(', ')}` };
+    return { changes: [{ summary: `${c.args.key} → ${c.args.value}`, actions: [sh(`set ${c.args.key} ${c.args.value}`)] }] };
+  },
+});
+
+export const registry = new Registry([kv, agreeKv, peersKv, guardedKv]);
 
 /** An inventory of these hosts (10.0.0.x), with a group `web` of all but the first. */
 export function inventory(hosts: string[] = ['n1', 'n2', 'n3']): Inventory {

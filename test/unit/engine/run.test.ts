@@ -101,9 +101,10 @@ describe('reading ahead', () => {
 `, { lab });
     expect(statuses(r.events, 'n1')).toEqual(['prepare=ok', 'format=changed', 'check=ok']);
     for (const h of ['n2', 'n3']) {
-      // the first read (before the once-task) saw no file system; the second one sees n1's
+      // the first read (before the once-task) saw no file system; the second one sees n1's. In the first, `format` and
+      // `check` read the same snippet: it runs once (under the first name) and both get its answer
       expect(statuses(r.events, h)).toEqual(['prepare=ok', 'format=skipped', 'check=ok']);
-      expect(lab.host(h).probes.map((p) => p.sections)).toEqual([['t0.0.0/cur', 't0.1.0/cur', 't0.2.0/cur'], ['t0.2.0/cur']]);
+      expect(lab.host(h).probes.map((p) => p.sections)).toEqual([['t0.0.0/cur', 't0.1.0/cur'], ['t0.2.0/cur']]);
       expect(lab.host(h).applies).toHaveLength(0);
     }
   });
@@ -246,6 +247,53 @@ ${peers().replace('- name: disk', '- name: second')}`, { lab });
     - { name: early, kv: { key: early, value: "1" } }
 ${peers().replace('- name: disk', '- name: second')}`, { lab });
     expect(notes(r)).toEqual(['n2: missing (stopped earlier in this run after a failed task)', 'n3: yes']);
+  });
+});
+
+describe('peers that can only object (peersObjectOnly)', () => {
+  const guarded = `
+- name: disk
+  hosts: all
+  tasks:
+    - { name: write, once: true, guarded_kv: { key: table, value: "v2" } }
+`;
+  /** the round trips that read host h's `open` (a peer read) */
+  const peerReads = (r: Awaited<ReturnType<typeof run>>, h: string) => r.lab.host(h).probes.filter((p) => p.sections.includes('open')).length;
+
+  it('nothing to change: no other member is read (a no-op costs no round trip to them)', async () => {
+    const lab = new FakeLab();
+    for (const h of ['n1', 'n2', 'n3']) lab.host(h).kv.set('table', 'v2');
+    lab.host('n2').kv.set('open', 'yes'); // would object, but there is nothing to object to
+    const r = await run(guarded, { lab });
+    expect(statuses(r.events, 'n1')).toEqual(['write=ok']);
+    expect(['n2', 'n3'].map((h) => peerReads(r, h))).toEqual([0, 0]);
+  });
+
+  it('a change: every other member is read first, and one that holds it refuses the change', async () => {
+    const lab = new FakeLab();
+    lab.host('n3').kv.set('open', 'yes');
+    const r = await run(guarded, { lab });
+    const ev = taskEvents(r.events, 'n1').find((e) => e.task === 'write')!;
+    expect(ev.status).toBe('failed');
+    expect(ev.error!.message).toBe('held by n3');
+    expect(['n2', 'n3'].map((h) => peerReads(r, h))).toEqual([1, 1]);
+    expect(lab.host('n1').kv.get('table')).toBeUndefined();
+  });
+
+  it('a change nobody objects to is applied once, after reading the others', async () => {
+    const r = await run(guarded);
+    expect(statuses(r.events, 'n1')).toEqual(['write=changed']);
+    expect(['n2', 'n3'].map((h) => peerReads(r, h))).toEqual([1, 1]);
+    expect(r.lab.host('n1').kv.get('table')).toBe('v2');
+  });
+
+  it('a member left out by --limit still blocks a change, and still costs nothing on a no-op', async () => {
+    const lab = new FakeLab();
+    const refused = await run(guarded, { lab, limit: 'n1,n2' });
+    expect(taskEvents(refused.events, 'n1')[0]!.error!.message).toBe('held by n3');
+    for (const h of ['n1', 'n2', 'n3']) lab.host(h).kv.set('table', 'v2');
+    const noop = await run(guarded, { lab, limit: 'n1,n2' });
+    expect(statuses(noop.events, 'n1')).toEqual(['write=ok']);
   });
 });
 

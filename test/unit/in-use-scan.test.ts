@@ -1,12 +1,12 @@
 // The open-file scan of IN_USE_SH, run by a real sh over a fake /proc tree. CI once saw a udev blkid (a read-only probe)
 // reported as a writer of the shared disk: it exited between the scan's find and its fdinfo read, and a missing
 // flags value counted as read-write. A process that is gone holds nothing; an fd still open with unreadable flags does.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IN_USE_SH, openScanSh } from '../../src/modules/support/disks.js';
+import { CLUSTER_DAEMONS, daemonsSh, IN_USE_SH, openScanSh } from '../../src/modules/support/disks.js';
 
 type Proc = { pid: number; fd: number; dev: string; comm?: string; flags?: string };
 let root = '';
@@ -53,5 +53,37 @@ describe('open-file scan (IN_USE_SH)', () => {
       { pid: 21, fd: 3, dev: '/dev/cfx3', comm: 'blkid', flags: '0100000' },
       { pid: 22, fd: 4, dev: '/dev/cfx3', comm: 'mkfs.ext3', flags: '0100002' },
     ], exitOnRead)).toEqual(['open /dev/cfx3 pid 22 (mkfs.ext3)']);
+  });
+});
+
+describe('cluster daemons (IN_USE_SH): one pgrep for every name', () => {
+  /** Start copies of sleep named as given (comm = the file name); the scan's lines; the copies are killed and reaped. */
+  async function running(names: string[], wanted: string[]): Promise<string[]> {
+    root = mkdtempSync(join(tmpdir(), 'cf-daemons-'));
+    const kids = names.map((n, i) => {
+      mkdirSync(join(root, String(i)));
+      const bin = join(root, String(i), n);
+      copyFileSync('/bin/sleep', bin);
+      chmodSync(bin, 0o755);
+      return spawn(bin, ['30'], { stdio: 'ignore' });
+    });
+    await Promise.all(kids.map((k) => new Promise((res, rej) => { k.once('spawn', res); k.once('error', rej); })));
+    try {
+      return execFileSync('sh', ['-c', daemonsSh(wanted)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    } finally {
+      await Promise.all(kids.map((k) => new Promise((res) => { k.once('exit', res); k.kill('SIGKILL'); })));
+    }
+  }
+  const uniq = `cfd${process.pid}`; // names no other process on the machine has
+
+  it('IN_USE_SH uses it for the cluster daemons', () => {
+    expect(IN_USE_SH).toContain(daemonsSh(CLUSTER_DAEMONS));
+  });
+  it('names each running one once, in the order asked, and only whole names', async () => {
+    expect(await running([`${uniq}b`, `${uniq}a`, `${uniq}a`, `x${uniq}c`], [`${uniq}a`, `${uniq}b`, `${uniq}c`, `${uniq}d`]))
+      .toEqual([`daemon - ${uniq}a running`, `daemon - ${uniq}b running`]);
+  });
+  it('nothing running: no line, and the script still succeeds', async () => {
+    expect(await running([], [`${uniq}a`])).toEqual([]);
   });
 });

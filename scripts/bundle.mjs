@@ -1,8 +1,10 @@
-// Bundles the compiled CLI (dist/src/cli/main.js) into dist/bundle/: one ES module per entry and per lazily loaded
-// part (listr2 for a terminal, the lab, ...), so that a command loads a few files instead of ~300 (issue #17: start-up
-// of `up` was 4.2× a bare `node -e 0`, most of it resolving and reading modules). ssh2 stays a package of its own: it
-// finds its optional native crypto binding relative to its own files. dist/bundle/meta.json says which input went
-// where (test/unit/bundle.test.ts reads it).
+// Bundles the compiled CLI (dist/src) into dist/bundle/ (issue #17 start-up): the whole CLI is one CommonJS file,
+// clusterform.cjs, so that src/util/compile-cache.ts can keep V8's compiled code of it between runs (Node 20 has no
+// code cache for ES modules); what a command does not need is bundled but not run (esbuild's lazy module init).
+// boot.cjs (src/cli/boot.ts) installs the cache and loads it; bin/clusterform.js runs boot.cjs. ssh2 and commander
+// stay packages of their own (ssh2 finds its optional native crypto binding next to its own files; commander is
+// loaded by createRequire); the cache covers them too. dist/bundle/meta.json says which input went where
+// (test/unit/bundle.test.ts reads it).
 import { build } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -11,19 +13,19 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = resolve(root, 'dist/bundle');
 rmSync(outdir, { recursive: true, force: true });
-const r = await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: ['dist/src/cli/main.js'],
-  outdir,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['ssh2'],
-  // CommonJS packages inside the bundle call require(): give every chunk a real one
-  banner: { js: "import { createRequire as __cfCreateRequire } from 'node:module'; const require = __cfCreateRequire(import.meta.url);" },
+  // ES modules find their files with import.meta.url: in a CommonJS file, it is the file's own URL
+  define: { 'import.meta.url': '__cfImportMetaUrl' },
+  banner: { js: "const __cfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   metafile: true,
   logLevel: 'warning',
-});
-writeFileSync(resolve(outdir, 'meta.json'), JSON.stringify(r.metafile));
+};
+const cli = await build({ ...common, entryPoints: ['dist/src/cli/main.js'], outfile: resolve(outdir, 'clusterform.cjs') });
+const boot = await build({ ...common, entryPoints: ['dist/src/cli/boot.js'], outfile: resolve(outdir, 'boot.cjs') });
+writeFileSync(resolve(outdir, 'meta.json'), JSON.stringify({ inputs: { ...cli.metafile.inputs, ...boot.metafile.inputs }, outputs: { ...cli.metafile.outputs, ...boot.metafile.outputs } }));

@@ -37,10 +37,16 @@ export function labConfigFromInventory(inv: InventoryLike, inventoryPath: string
     disks: Object.entries(inv.lab?.disks ?? {}).map(([d, spec]) => labDisk(lab, stateDir, d, spec)),
     chosen,
     vmCacheDir: process.env.CLUSTERFORM_VM_CACHE || '/var/cache/clusterform/vm',
-    readyTimeoutMs: { ns: 10_000, vm: 60_000, debianVm: 300_000 },
+    // ns: 10 s, plus 50 ms per ns host: a 1,000-host lab starts its sshds on the same 2 cores (issue #17's scale lab)
+    readyTimeoutMs: { ns: nsReadyTimeoutMs(hosts.filter((h) => h.kind === 'ns').length), vm: 60_000, debianVm: 300_000 },
     packages: inv.lab?.packages ?? [],
     concurrency: 16,
   };
+}
+
+/** How long an ns host's sshd may take to answer: 10 s, and 50 ms more per ns host starting at the same time. */
+export function nsReadyTimeoutMs(nsHosts: number): number {
+  return 10_000 + 50 * nsHosts;
 }
 
 /** Every IPv4 address the inventory mentions: the lab never picks one of these. */

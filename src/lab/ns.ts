@@ -247,6 +247,7 @@ export async function killNamespaces(names: string[], graceMs = 2000): Promise<n
 export async function waitListening(pid: number, timeoutMs: number, abort?: Promise<unknown>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let aborted = false;
+  let tries = 0;
   void abort?.then(() => (aborted = true));
   while (Date.now() < deadline && !aborted) {
     try {
@@ -255,7 +256,7 @@ export async function waitListening(pid: number, timeoutMs: number, abort?: Prom
     } catch {
       return; // process gone: let the TCP probe report it
     }
-    await sleep(10);
+    await sleep(Math.min(200, 10 * ++tries)); // growing: a thousand hosts at once
   }
 }
 
@@ -264,6 +265,7 @@ export async function waitSshReady(address: string, timeoutMs: number, abort?: P
   const deadline = Date.now() + timeoutMs;
   let aborted = false;
   let lastErr = 'timeout';
+  let tries = 0;
   void abort?.then(() => (aborted = true));
   while (Date.now() < deadline) {
     if (aborted) throw new Error(`sshd on ${address} exited before it was ready`);
@@ -295,7 +297,8 @@ export async function waitSshReady(address: string, timeoutMs: number, abort?: P
       s.on('close', () => done(false, 'connection closed before banner'));
     });
     if (ok) return;
-    await sleep(20);
+    // 20 ms, growing to 500 ms: a thousand hosts polling every 20 ms slow down the sshds they wait for
+    await sleep(Math.min(500, 20 * ++tries));
   }
   throw new Error(`ssh on ${address}:22 not ready after ${timeoutMs} ms (${lastErr})`);
 }

@@ -89,6 +89,8 @@ function makeLab(n: number, vm: boolean, slot: number): Lab {
     '  user: root',
     `  private_key: .lab/${name}/id_ed25519`,
     `  known_hosts: .lab/${name}/known_hosts`,
+    // hundreds of sshds and the controller on the same 2 cores: a key exchange can take longer than the default 10 s
+    ...(n > 200 ? ['  connect_timeout: 60'] : []),
     'hosts:',
     ...Object.entries(hosts).map(([h, a]) => `  ${h}: { address: ${a} }`),
     'lab:',

@@ -145,7 +145,7 @@ export function installCompileCache(dir: string | null = cacheDir(), tag = ''): 
       resolve: Object.assign((request: string, options?: unknown) => M._resolveFilename(request, mod, false, options), {
         paths: (request: string) => (Module as unknown as { _resolveLookupPaths(r: string, m: ModuleLike): string[] | null })._resolveLookupPaths(request, mod),
       }),
-      main: require_main(), extensions: M._extensions, cache: M._cache,
+      main: requireMain(), extensions: M._extensions, cache: M._cache,
     });
     const wrapper = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
     return wrapper.call(mod.exports, mod.exports, require, mod, filename, dirname(filename));
@@ -165,6 +165,6 @@ export function installCompileCache(dir: string | null = cacheDir(), tag = ''): 
 }
 
 /** `require.main` as Node gives it (the entry module, if it is CommonJS). */
-function require_main(): unknown {
+function requireMain(): unknown {
   return (process as unknown as { mainModule?: unknown }).mainModule;
 }

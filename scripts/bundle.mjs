@@ -6,7 +6,7 @@
 // loaded by createRequire); the cache covers them too. dist/bundle/meta.json says which input went where
 // (test/unit/bundle.test.ts reads it).
 import { build } from 'esbuild';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,4 +28,6 @@ const common = {
 };
 const cli = await build({ ...common, entryPoints: ['dist/src/cli/main.js'], outfile: resolve(outdir, 'clusterform.cjs') });
 const boot = await build({ ...common, entryPoints: ['dist/src/cli/boot.js'], outfile: resolve(outdir, 'boot.cjs') });
+// the bench's input measurement (bench/input.ts), bundled as the CLI is, so that it loads the code the way `up` does
+if (existsSync(resolve(root, 'dist/bench/input.js'))) await build({ ...common, entryPoints: ['dist/bench/input.js'], outfile: resolve(outdir, 'bench-input.cjs'), metafile: false });
 writeFileSync(resolve(outdir, 'meta.json'), JSON.stringify({ inputs: { ...cli.metafile.inputs, ...boot.metafile.inputs }, outputs: { ...cli.metafile.outputs, ...boot.metafile.outputs } }));

@@ -17,3 +17,13 @@ export async function boot(argv: string[]): Promise<number> {
     cache.flush();
   }
 }
+
+/** Require the CommonJS file `file` through the compile cache (tag: what runs), then write the cache's new blobs. */
+export function requireCached(file: string, tag: string): unknown {
+  const cache = installCompileCache(undefined, tag);
+  try {
+    return createRequire(import.meta.url)(file);
+  } finally {
+    cache.flush();
+  }
+}

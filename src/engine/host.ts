@@ -5,7 +5,7 @@ import type { HostEntry } from '../inventory/load.js';
 import { HELD_SHELL_NEEDS, HeldShell, heldShellServed, killCommand, lockTail } from '../transport/held-shell.js';
 import type { ExecResult, HeldCommand, PromptAnswer, Transport } from '../transport/types.js';
 import { q } from '../util/shell.js';
-import { applyScript, distinctSections, nonce, parseProbe, probeScript, scriptForLog, withCopies } from './script.js';
+import { applyScript, nonce, readRound, scriptForLog } from './script.js';
 import type { Action, ProbeResult } from './types.js';
 
 export class LockedError extends Error {
@@ -159,25 +159,23 @@ export class HostSession {
 
   async probe(sections: [string, string][]): Promise<ProbeResult> {
     if (sections.length === 0) return {};
-    const n = nonce();
-    const { unique, copies } = distinctSections(sections);
-    const r = await this.run(probeScript(unique, n));
+    const read = readRound(sections);
+    const r = await this.run(read.script);
     if (r.timedOut) throw new Error('reading the host state timed out');
-    const res = withCopies(parseProbe(r.stdout, n), copies);
+    const res = read.parse(r.stdout);
     for (const [name] of sections) if (!res[name]) throw new Error(`reading the host state failed (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
     return res;
   }
 
   /** Apply actions; when they all succeed, read `after` (the following tasks' state) in the same round trip. */
   async apply(actions: Action[], timeoutMs?: number, after: [string, string][] = []): Promise<ExecResult & { failedStep?: number; probe?: ProbeResult }> {
-    const n = nonce();
-    const { unique, copies } = distinctSections(after);
-    const script = after.length ? `${applyScript(actions)}\nset +u\n${probeScript(unique, n)}` : applyScript(actions);
+    const read = readRound(after);
+    const script = after.length ? `${applyScript(actions)}\nset +u\n${read.script}` : applyScript(actions);
     const r = await this.run(script, timeoutMs);
     const m = /@@CF-FAILED-STEP (\d+) (\d+)/.exec(r.stderr);
     let probe: ProbeResult | undefined;
     if (after.length && r.code === 0) {
-      probe = withCopies(parseProbe(r.stdout, n), copies);
+      probe = read.parse(r.stdout);
       if (after.some(([name]) => !probe![name])) probe = undefined; // incomplete: read again later
     }
     return { ...r, stderr: r.stderr.replace(/@@CF-FAILED-STEP \d+ \d+\n?/, ''), failedStep: m ? Number(m[1]) : undefined, probe };

@@ -46,6 +46,16 @@ export function withCopies(res: ProbeResult, copies: [string, string][]): ProbeR
   return res;
 }
 
+/**
+ * One round trip's read of `sections`: the script (each distinct snippet once, `sections` says which ran) and the
+ * parser of its output, which gives every name its result.
+ */
+export function readRound(sections: [string, string][]): { script: string; sections: [string, string][]; parse(stdout: string): ProbeResult } {
+  const n = nonce();
+  const { unique, copies } = distinctSections(sections);
+  return { script: probeScript(unique, n), sections: unique, parse: (stdout) => withCopies(parseProbe(stdout, n), copies) };
+}
+
 export function parseProbe(stdout: string, n: string): ProbeResult {
   const res: ProbeResult = {};
   const S = `@@CF:${n}:S:`;

@@ -5,17 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { distinctSections, parseProbe, probeScript, withCopies } from '../../../src/engine/script.js';
+import { readRound, withCopies } from '../../../src/engine/script.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cf-probe-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Run the sections as the engine does (distinct ones only), under sh; the result and how often each snippet ran. */
+/** Run the sections as the engine does (readRound: distinct ones only), under sh; which ran, and the result. */
 function probe(sections: [string, string][]) {
-  const { unique, copies } = distinctSections(sections);
-  const out = execFileSync('sh', ['-c', probeScript(unique, 'n0nce')], { encoding: 'utf8', env: { ...process.env, LOG: join(dir, 'log') } });
+  const read = readRound(sections);
+  const out = execFileSync('sh', ['-c', read.script], { encoding: 'utf8', env: { ...process.env, LOG: join(dir, 'log') } });
   rmSync(join(dir, 'log'), { force: true });
-  return { unique, res: withCopies(parseProbe(out, 'n0nce'), copies) };
+  return { unique: read.sections, res: read.parse(out) };
 }
 
 describe('distinct read snippets in one round trip', () => {

@@ -113,10 +113,7 @@ export function writeBlob(tags: string[], data: Buffer): Buffer {
 export function installCompileCache(dir: string | null = cacheDir(), tag = ''): { stats: CompileCacheStats; flush(): void } {
   const stats: CompileCacheStats = { dir: null, hits: 0, misses: 0, rejected: 0, written: 0, files: [] };
   const off = dir === null ? 'turned off (CLUSTERFORM_COMPILE_CACHE)' : privateDir(dir);
-  if (off !== null || dir === null) {
-    stats.off = off ?? undefined;
-    return { stats, flush: () => {} };
-  }
+  if (dir === null || off !== null) return { stats: { ...stats, off: off ?? undefined }, flush: () => {} };
   stats.dir = dir;
   const pending: { blob: { prefix: string; name: string }; tags: string[]; script: vm.Script }[] = [];
   const M = Module as unknown as ModuleInternals;
@@ -151,9 +148,12 @@ export function installCompileCache(dir: string | null = cacheDir(), tag = ''): 
     return wrapper.call(mod.exports, mod.exports, require, mod, filename, dirname(filename));
   };
   const flush = () => {
+    if (pending.length === 0) return;
+    let present: string[] = [];
+    try { present = readdirSync(dir); } catch { /* removed meanwhile: the writes below fail alike */ }
     for (const { blob, tags, script } of pending.splice(0)) {
       try {
-        for (const old of readdirSync(dir)) if (old.startsWith(`${blob.prefix}-`) && old !== blob.name) rmSync(join(dir, old), { force: true });
+        for (const old of present) if (old.startsWith(`${blob.prefix}-`) && old !== blob.name) rmSync(join(dir, old), { force: true });
         const tmp = join(dir, `.${blob.name}.${process.pid}.tmp`);
         writeFileSync(tmp, writeBlob(tags, script.createCachedData()), { mode: 0o600 });
         renameSync(tmp, join(dir, blob.name));

@@ -113,6 +113,8 @@ function labNetwork(lab: string, name: string, subnet: string, controller: strin
     bridge: shortName(lab, 'br', name),
     controller,
     controllerIf: shortName(lab, 'ctl', name),
+    // no host is named '' (so no host's MAC is this one)
+    controllerMac: macFor(lab, '', 'controller', name),
     controllerPeerIf: shortName(lab, 'ctlp', name),
   };
 }

@@ -9,7 +9,7 @@ import { labConfigFromInventory } from './config.js';
 import { loadLabInventory } from './schema.js';
 import { ensureByIdDir, ensureImage, ensureLoop, loopsBackedBy, removeDisks } from './disk.js';
 import { clientKeyPath, ensureClientKey, ensureHostKey, hostKeyDir, knownHostsPath, writeKnownHosts } from './keys.js';
-import { assertSubnetsFree, createHostsNet, ensureBridgeNs, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
+import { assertSubnetsFree, createHostsNet, ensureBridgeNs, ensureControllerNeighbours, freshHostNetCommands, ensureHostNet, links, listNetns, netnsExists, NETNS_DIR, runNetnsIsMount } from './net.js';
 import { findHostMountNsPid, findSshd, killNamespaces, prepareHostFs, scanProcs, startSshd, waitListening, waitSshReady, type StartedSshd } from './ns.js';
 import { claimOwner, ownerConflict, readOwner, releaseOwner } from './owner.js';
 import { assertLinuxRoot, ensurePrereqs } from './prereq.js';
@@ -107,6 +107,7 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
   await assertSubnetsFree(cfg);
   const clientPub = await ensureClientKey(cfg);
   await ensureBridgeNs(cfg, log);
+  await ensureControllerNeighbours(cfg);
   await claimOwner(cfg);
 
   // disks
@@ -149,7 +150,7 @@ export async function labUp(cfg: LabConfig, opts: { log?: Log } = {}): Promise<L
     if (isFresh || findSshd(h, procs) === undefined) {
       log(`lab: starting sshd on ${h.name} (${h.primaryAddress})`);
       const join = isFresh ? undefined : findHostMountNsPid(h, procs);
-      started.set(h.name, startSshd(h, isFresh ? freshHostNetCommands(h) : [], join));
+      started.set(h.name, startSshd(h, isFresh ? freshHostNetCommands(h, cfg.networks) : [], join));
     } else if (changed) {
       log(`lab: repaired network of ${h.name}`);
     }

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { run } from './sh.js';
 import { ipToInt, parseCidr } from './ipv4.js';
-import type { LabConfig, LabHost } from './types.js';
+import type { LabConfig, LabHost, LabNetwork, LabNic } from './types.js';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -34,7 +34,7 @@ export function runNetnsIsMount(): boolean {
   }
 }
 
-export interface LinkInfo { name: string; up: boolean; master?: string; addrs: string[] }
+export interface LinkInfo { name: string; up: boolean; master?: string; addrs: string[]; mac?: string }
 
 /** Links (and their IPv4 addresses) of a namespace (undefined = root namespace). */
 export async function links(ns?: string): Promise<Map<string, LinkInfo>> {
@@ -49,7 +49,8 @@ export async function links(ns?: string): Promise<Map<string, LinkInfo>> {
     if (!mm) continue;
     const flags = mm[2]!.split(',');
     const master = / master (\S+)/.exec(mm[3]!)?.[1];
-    m.set(mm[1]!, { name: mm[1]!, up: flags.includes('UP'), master, addrs: [] });
+    const mac = / link\/ether (\S+)/.exec(mm[3]!)?.[1];
+    m.set(mm[1]!, { name: mm[1]!, up: flags.includes('UP'), master, addrs: [], ...(mac ? { mac } : {}) });
   }
   for (const line of a.stdout.split('\n')) {
     const mm = /^\d+:\s+(\S+)\s+inet\s+(\S+)/.exec(line);
@@ -72,8 +73,53 @@ export async function briefLinks(ns: string): Promise<Map<string, LinkInfo>> {
 }
 
 /** `ip -batch` lines configuring the inside of a freshly created ns host (run inside its netns). */
-export function freshHostNetCommands(h: LabHost): string[] {
-  return ['link set lo up', ...h.nics.flatMap((n) => [`addr replace ${n.address}/${n.prefix} dev ${n.ifname}`, `link set ${n.ifname} up`])];
+export function freshHostNetCommands(h: LabHost, networks: LabNetwork[]): string[] {
+  return ['link set lo up', ...h.nics.flatMap((n) => [`addr replace ${n.address}/${n.prefix} dev ${n.ifname}`, `link set ${n.ifname} up`, ...controllerNeighbour(n, networks)])];
+}
+
+/*
+ * Static neighbour entries between the controller and the ns hosts. The kernel's neighbour table is one table for
+ * every network namespace of the machine, and learned entries count against net.ipv4.neigh.default.gc_thresh3
+ * (1,024 by default): a 1,000-host lab learns ~2,000 (the controller's entry for each host, each host's for the
+ * controller) and connections fail with EHOSTUNREACH. Permanent entries do not count against it (Linux >= 4.19,
+ * "neighbor: Improve garbage collection"), and the lab knows every MAC, so it writes them instead of changing a
+ * sysctl of the machine. Traffic between hosts still learns its entries as on any LAN.
+ */
+
+/** The host's permanent entry for the controller on `nic`'s network (none when the network has no controller). */
+function controllerNeighbour(nic: LabNic, networks: LabNetwork[]): string[] {
+  const net = networks.find((n) => n.name === nic.network);
+  return net ? [`neigh replace ${net.controller} lladdr ${net.controllerMac} dev ${nic.ifname} nud permanent`] : [];
+}
+
+/** `ip neigh show nud permanent` (one device) as address → MAC. */
+export function parsePermanentNeighbours(out: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const mm = /^(\d+\.\d+\.\d+\.\d+)\s.*\blladdr\s+(\S+)/.exec(line.trim());
+    if (mm) m.set(mm[1]!, mm[2]!.toLowerCase());
+  }
+  return m;
+}
+
+/** `ip -batch` lines that make `have` (address → MAC, permanent entries of `dev`) exactly `want`. */
+export function neighbourCommands(dev: string, have: Map<string, string>, want: Map<string, string>): string[] {
+  const cmds: string[] = [];
+  for (const [ip] of have) if (!want.has(ip)) cmds.push(`neigh del ${ip} dev ${dev}`);
+  for (const [ip, mac] of want) if (have.get(ip) !== mac) cmds.push(`neigh replace ${ip} lladdr ${mac} dev ${dev} nud permanent`);
+  return cmds;
+}
+
+/** The controller's permanent entries for the ns hosts, on each network's controller veth: exactly the lab's ns hosts'. */
+export async function ensureControllerNeighbours(cfg: LabConfig): Promise<void> {
+  const cmds: string[] = [];
+  await Promise.all(cfg.networks.map(async (net) => {
+    const want = new Map<string, string>();
+    for (const h of cfg.hosts) if (h.kind === 'ns') for (const nic of h.nics) if (nic.network === net.name) want.set(nic.address, nic.mac.toLowerCase());
+    const r = await run('ip', ['-4', 'neigh', 'show', 'dev', net.controllerIf, 'nud', 'permanent'], { allowFail: true });
+    cmds.push(...neighbourCommands(net.controllerIf, parsePermanentNeighbours(r.stdout), want));
+  }));
+  await ipBatch(undefined, cmds);
 }
 
 async function ipBatch(ns: string | undefined, cmds: string[]): Promise<void> {
@@ -134,13 +180,15 @@ export async function ensureBridgeNs(cfg: LabConfig, log: (s: string) => void): 
       log(`lab: controller link ${n.controllerIf} ${n.controller}/${n.prefix} on ${n.name}`);
       if (r) await run('ip', ['link', 'del', n.controllerIf], { allowFail: true });
       if (br.has(n.controllerPeerIf)) await run('ip', ['-n', cfg.bridgeNs, 'link', 'del', n.controllerPeerIf], { allowFail: true });
-      await run('ip', ['link', 'add', n.controllerIf, 'type', 'veth', 'peer', 'name', n.controllerPeerIf, 'netns', cfg.bridgeNs]);
+      await run('ip', ['link', 'add', n.controllerIf, 'address', n.controllerMac, 'type', 'veth', 'peer', 'name', n.controllerPeerIf, 'netns', cfg.bridgeNs]);
       rootCmds.push(`addr add ${n.controller}/${n.prefix} dev ${n.controllerIf}`, `link set ${n.controllerIf} up`);
       brCmds.push(`link set ${n.controllerPeerIf} master ${n.bridge} up`);
       continue;
     }
     if (!r.addrs.includes(`${n.controller}/${n.prefix}`)) rootCmds.push(`addr add ${n.controller}/${n.prefix} dev ${n.controllerIf}`);
     if (!r.up) rootCmds.push(`link set ${n.controllerIf} up`);
+    // a link made before the MAC was fixed: the hosts' entries for the controller name the fixed one
+    if (r.mac && r.mac.toLowerCase() !== n.controllerMac) rootCmds.push(`link set dev ${n.controllerIf} address ${n.controllerMac}`);
     const p = br.get(n.controllerPeerIf)!;
     if (p.master !== n.bridge || !p.up) brCmds.push(`link set ${n.controllerPeerIf} master ${n.bridge} up`);
   }
@@ -195,7 +243,7 @@ export async function ensureHostNet(cfg: LabConfig, h: LabHost, brLinks: Map<str
         `link add ${nic.peer} type veth peer name ${nic.ifname} address ${nic.mac} netns ${h.netns}`,
         `link set ${nic.peer} master ${nic.bridge} up`,
       );
-      hostCmds.push(`addr add ${cidr} dev ${nic.ifname}`, `link set ${nic.ifname} up`);
+      hostCmds.push(`addr add ${cidr} dev ${nic.ifname}`, `link set ${nic.ifname} up`, ...controllerNeighbour(nic, cfg.networks));
       continue;
     }
     if (p.master !== nic.bridge || !p.up) brCmds.push(`link set ${nic.peer} master ${nic.bridge} up`);

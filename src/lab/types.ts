@@ -34,6 +34,8 @@ export interface LabNetwork {
   controller: string;
   /** Root-namespace side of the controller veth pair */
   controllerIf: string;
+  /** MAC of the controller veth (fixed, so that the hosts' static neighbour entry for the controller stays right) */
+  controllerMac: string;
   /** Bridge-namespace side of the controller veth pair */
   controllerPeerIf: string;
 }

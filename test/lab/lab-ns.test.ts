@@ -130,6 +130,15 @@ describe.skipIf(!isRoot)('lab ns hosts (root)', () => {
     for (const h of cfg.hosts) expect(ssh(h.primaryAddress, 'hostname').trim()).toBe(h.name);
   });
 
+  it('controller and hosts reach each other through permanent neighbour entries (no learned entry counts against gc_thresh3)', () => {
+    const net = cfg.networks[0]!;
+    const ctl = sh('ip', ['-4', 'neigh', 'show', 'dev', net.controllerIf]);
+    for (const h of cfg.hosts) expect(ctl).toContain(`${h.primaryAddress} lladdr ${h.nics[0]!.mac} PERMANENT`);
+    expect(ctl).not.toMatch(/REACHABLE|STALE|DELAY|PROBE/);
+    expect(sh('ip', ['-o', 'link', 'show', 'dev', net.controllerIf])).toContain(`link/ether ${net.controllerMac} `);
+    for (const h of cfg.hosts) expect(sh('ip', ['-n', h.netns, '-4', 'neigh', 'show', 'dev', 'eth0'])).toBe(`${net.controller} lladdr ${net.controllerMac} PERMANENT \n`);
+  });
+
   it('/etc is per host: writes do not reach the machine or other hosts', () => {
     const machineHosts = readFileSync('/etc/hosts', 'utf8');
     ssh('10.219.0.11', 'echo "10.219.0.99 only-on-a" >> /etc/hosts');

@@ -9,7 +9,7 @@ import type { Generation } from './probe-cache.js';
 import type { HostTasks, TaskInstance } from './render.js';
 import { Semaphore } from './semaphore.js';
 import { runTask, taskEvent, type TaskEnv, type TaskHooks } from './task.js';
-import type { EngineEvent, TaskStatus } from './types.js';
+import type { EngineEvent, TaskEvent, TaskStatus } from './types.js';
 
 export interface RunEnv extends TaskEnv {
   generation: Generation;
@@ -56,9 +56,9 @@ class HostPlay {
 
   async run(): Promise<void> {
     try {
-      for (let i = 0; i < this.tasks.length; i++) {
+      for (let i = 0; i < this.tasks.length;) {
         if (!this.st.running || this.env.interrupted()) break;
-        await this.step(i);
+        i += await this.step(i);
       }
       if (this.st.running && this.notified.size) await this.handlers();
     } finally {
@@ -66,13 +66,20 @@ class HostPlay {
     }
   }
 
-  private async step(i: number): Promise<void> {
+  /** Run task `i` (and, when it changes something, the tasks applied in the same round trip): how many ran. */
+  private async step(i: number): Promise<number> {
     const t = this.tasks[i]!;
     const upcoming = [...this.tasks.slice(i + 1), ...this.later];
-    if (!t.spec.once) return this.finished(t, await runTask(this.env, this.st, t, upcoming, this.play.name, this.hooks));
+    if (!t.spec.once) {
+      const batch = { candidates: this.tasks.slice(i + 1), done: [] as { t: TaskInstance; ev: TaskEvent }[] };
+      this.finished(t, await runTask(this.env, this.st, t, upcoming, this.play.name, { ...this.hooks, batch }));
+      for (const d of batch.done) this.finished(d.t, d.ev.status);
+      return 1 + batch.done.length;
+    }
     this.barrier.arrive(t.key, this.st.name);
-    if (this.st.name === this.barrier.runner) return this.runOnce(t, upcoming);
-    return this.awaitOnce(t);
+    if (this.st.name === this.barrier.runner) await this.runOnce(t, upcoming);
+    else await this.awaitOnce(t);
+    return 1;
   }
 
   private finished(t: TaskInstance, status: TaskStatus): void {

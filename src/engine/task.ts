@@ -6,7 +6,8 @@ import type { HostState } from './host-state.js';
 import { TaskClock } from './profile.js';
 import type { TaskInstance } from './render.js';
 import { describeAction } from './script.js';
-import type { Change, PeerView, Plan, TaskEvent, TaskStartEvent, TaskStatus } from './types.js';
+import { planFollowers, type Follower } from './batch.js';
+import type { Action, Change, PeerView, Plan, TaskEvent, TaskStartEvent, TaskStatus } from './types.js';
 
 /** What the play gives a task besides its host. */
 export interface TaskHooks {
@@ -16,6 +17,11 @@ export interface TaskHooks {
   peers?: (t: TaskInstance) => Promise<PeerView[]>;
   /** the task's clock, when the play started it earlier (a once-task's meeting); else the task starts its own */
   clock?: TaskClock;
+  /**
+   * The tasks after this one in its play: when it changes something, those that can are applied in the same round
+   * trip (batch.ts). `done` gets each that finished, in order, with its event; the play goes on after the last.
+   */
+  batch?: { candidates: TaskInstance[]; done: { t: TaskInstance; ev: TaskEvent }[] };
 }
 
 /** The hooks with the task's clock. */
@@ -28,6 +34,8 @@ export interface TaskEnv {
   report(st: HostState, ev: TaskEvent): TaskStatus;
   /** a task is starting on a host (progress only) */
   progress?(e: TaskStartEvent): void;
+  /** the run was interrupted (no new work may start) */
+  interrupted?(): boolean;
 }
 
 /** A task's event; `fields` override the defaults (status ok, nothing changed, no time). */
@@ -43,7 +51,9 @@ export async function runTask(env: TaskEnv, st: HostState, t: TaskInstance, upco
   else env.progress?.({ type: 'start', host: st.name, play, task: t.name, module: t.module.name });
   ev.status = t.skip ? 'skipped' : await attempt(env, st, t, upcoming, timed, ev);
   Object.assign(ev, timed.clock.stamp());
-  return env.report(st, ev);
+  const status = env.report(st, ev);
+  for (const d of hooks.batch?.done ?? []) d.ev.status = env.report(st, d.ev);
+  return status;
 }
 
 /** Plan and apply `t`, filling `ev` in; any error fails the task (and a lost host is unreachable). */
@@ -63,6 +73,10 @@ async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: T
     ev.changes = plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
     if (plan.changes.length === 0) return 'ok';
     if (env.dryRun) return 'changed';
+    // not after a signal: what is sent together finishes together, and nothing new may start
+    // (and only where the guards can hash what they read)
+    const followers = hooks.batch && !t.spec.timeout && !env.interrupted?.() && st.session.facts.tools.sha256sum ? planFollowers(st, hooks.batch.candidates) : [];
+    if (followers.length) return await applyBatch(env, st, t, plan.changes, followers, upcoming, ev, hooks);
     return await applyChanges(st, t, plan.changes, upcoming, ev, hooks.clock);
   } catch (e) {
     ev.error = { message: (e as Error).message };
@@ -109,12 +123,68 @@ async function applyChanges(st: HostState, t: TaskInstance, changes: Change[], u
   st.changedInPlay = true;
   if (r.probe && st.cache.current) st.cache.store(after, r.probe);
   if (!r.timedOut && r.code === 0) return 'changed';
+  ev.error = applyError(st, t, r, actions);
+  return 'failed';
+}
+
+/** Why applying failed: the timeout, or the step that failed with its exit code and the end of stderr. */
+function applyError(st: HostState, t: TaskInstance, r: { timedOut?: boolean; code: number | null; stderr: string; failedStep?: number }, actions: Action[]): NonNullable<TaskEvent['error']> {
   const step = r.failedStep !== undefined ? actions[r.failedStep] : undefined;
-  ev.error = {
+  return {
     message: r.timedOut ? `timed out after ${t.spec.timeout ?? st.session.entry.ssh.commandTimeoutMs / 1000} s` : `command failed with exit code ${r.code}`,
     command: step ? describeAction(step) : undefined,
     code: r.code,
     stderr: r.stderr.trim().split('\n').slice(-10).join('\n'),
   };
-  return 'failed';
+}
+
+/**
+ * Apply `t`'s changes and its followers' (batch.ts) in one round trip, each follower behind its guard, then read the
+ * tasks after the last follower. `t`'s status is returned; each follower that finished goes to `hooks.batch.done`
+ * with its event: all when the script ran through; those before a guard that found its state changed (that task and
+ * the rest are planned again by the play); those before a failed step, and the failed one.
+ */
+async function applyBatch(env: TaskEnv, st: HostState, t: TaskInstance, changes: Change[], followers: Follower[], upcoming: TaskInstance[], ev: TaskEvent, hooks: Timed): Promise<TaskStatus> {
+  const actions: Action[] = changes.flatMap((c) => c.actions);
+  const owner: { f: number; guard: boolean }[] = actions.map(() => ({ f: -1, guard: false }));
+  followers.forEach((f, k) => {
+    if ('skipped' in f) return;
+    actions.push(f.guard);
+    owner.push({ f: k, guard: true });
+    for (const a of f.plan.changes.flatMap((c) => c.actions)) { actions.push(a); owner.push({ f: k, guard: false }); }
+  });
+  st.cache.clear();
+  const batched = new Set(followers.map((f) => f.t.key));
+  const after = upcoming.filter((u) => !u.skip && !batched.has(u.key));
+  const r = await hooks.clock.time('applyMs', () => st.session.apply(actions, undefined, st.cache.sections(after)));
+  st.changedInPlay = true;
+  if (r.probe && st.cache.current) st.cache.store(after, r.probe);
+  const stop = r.timedOut ? { f: -1, guard: false } : r.code !== 0 && r.failedStep !== undefined ? owner[r.failedStep]! : r.code !== 0 ? { f: -1, guard: false } : null;
+  if (stop?.f === -1) { ev.error = applyError(st, t, r, actions); return 'failed'; }
+  const done = hooks.batch!.done;
+  const upTo = stop ? stop.f : followers.length;
+  for (let k = 0; k < upTo; k++) done.push({ t: followers[k]!.t, ev: followerEvent(st, followers[k]!, t, ev.play) });
+  if (stop && !stop.guard) {
+    const f = followers[stop.f]!;
+    const fev = followerEvent(st, f, t, ev.play);
+    fev.status = 'failed';
+    fev.error = applyError(st, f.t, r, actions);
+    done.push({ t: f.t, ev: fev });
+  }
+  return 'changed';
+}
+
+/** A follower's event: skipped, or its planned changes (changed / ok), with a note naming the round trip it rode. */
+function followerEvent(st: HostState, f: Follower, first: TaskInstance, play: string): TaskEvent {
+  // its time is the round trip's, counted on the first task
+  const time = { durationMs: 0, timing: { readMs: 0, applyMs: 0, waitMs: 0 } };
+  if ('skipped' in f) return taskEvent(st.name, play, f.t, { status: 'skipped', notes: ['condition is false'], ...time });
+  const { plan } = f;
+  return taskEvent(st.name, play, f.t, {
+    ...time,
+    status: plan.changes.length ? 'changed' : 'ok',
+    changes: plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) })),
+    warnings: [...(plan.warnings ?? [])],
+    notes: [...(plan.notes ?? []), `applied in the same round trip as "${first.name}"`],
+  });
 }

@@ -11,6 +11,7 @@
 //
 // Keys starting with `shared/` live in the lab, visible to every host (a shared disk). Every command is logged per
 // host, and the number of commands in flight across all hosts is tracked (forks).
+import { createHash } from 'node:crypto';
 import { parseProbe } from '../../src/engine/script.js';
 import type { HostEntry } from '../../src/inventory/load.js';
 import { TransportError, type ExecOptions, type ExecResult, type HeldCommand, type Transport, type TransportStats } from '../../src/transport/types.js';
@@ -29,7 +30,7 @@ export interface FakeHostOptions {
 }
 
 export interface FakeCommand {
-  kind: 'hold' | 'probe' | 'apply';
+  kind: 'hold' | 'probe' | 'apply' | 'guard';
   /** probe section names (also those read after an apply) */
   sections: string[];
   /** apply steps, as sent */
@@ -164,7 +165,7 @@ export class FakeTransport implements Transport {
     return {
       until: async (marker) => {
         if (lockedBy !== undefined) throw Object.assign(new Error('locked'), { output: `@@CF-LOCKED ${lockedBy}\n`, code: 3 });
-        return `${facts ?? `hostname=${this.name}\nos.id=debian\nkernel=6.1.0\nuid=0\ninit=systemd\npkg=apt-get`}\n${marker}\n`;
+        return `${facts ?? `hostname=${this.name}\nos.id=debian\nkernel=6.1.0\nuid=0\ninit=systemd\npkg=apt-get\ntool.sha256sum=1`}\n${marker}\n`;
       },
       write: () => {},
       attach: () => {},
@@ -223,11 +224,23 @@ export class FakeTransport implements Transport {
     this.host.log.push({ kind: 'apply', sections: probe?.sections.map(([n]) => n) ?? [], steps, timeoutMs: opts.timeoutMs });
     let stderr = '';
     for (const [i, step] of steps.entries()) {
-      const r = await this.lab.snippet(this.host, step);
+      const r = step.startsWith('set +e +u\n__cfg=') ? await this.guard(step) : await this.lab.snippet(this.host, step);
       stderr += r.err ? r.err + '\n' : '';
       if (r.rc !== 0) return { stdout: '', stderr: `${stderr}@@CF-FAILED-STEP ${i} ${r.rc}\n`, code: r.rc };
     }
     return { stdout: probe ? await this.answer(probe.nonce, probe.sections) : '', stderr, code: 0 };
+  }
+
+  /** A batch guard (src/engine/batch.ts): its reads run now; rc 0 when their probe output hashes as expected, else 75. */
+  private async guard(step: string): Promise<Run> {
+    const want = /\[ "\$\{__cfg%% \*\}" = '([0-9a-f]{64})' \]/.exec(step)?.[1];
+    const sections = [...step.matchAll(/printf '%s\\n' '?@@CF:guard:S:([^'\n]+?)'?\n\( ([\s\S]*?)\n\) 2>"\$__cfe"/g)].map((m) => [m[1]!, m[2]!] as [string, string]);
+    if (!want || sections.length === 0) throw new Error(`fake transport: not a guard: ${step.slice(0, 120)}`);
+    this.host.log.push({ kind: 'guard', sections: sections.map(([n]) => n), steps: [] });
+    const results: [string, Run][] = [];
+    for (const [name, snippet] of sections) results.push([name, await this.lab.snippet(this.host, snippet)]);
+    const got = createHash('sha256').update(probeOutput('guard', results), 'utf8').digest('hex');
+    return got === want ? { out: '', err: '', rc: 0 } : { out: '', err: '', rc: 75 };
   }
 
   async close(): Promise<void> { this.connected = false; }

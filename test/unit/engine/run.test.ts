@@ -75,6 +75,8 @@ describe('reading ahead', () => {
 
   it('after a change the next task is read again (in the apply\'s own round trip) and sees the change', async () => {
     const lab = new FakeLab();
+    let setsOfB = 0;
+    lab.onCommand = (_h, line) => { if (line === 'set b 1') setsOfB++; };
     // b wants what a's extra step writes: with a stale read b would change it again
     const r = await run(`
 - name: one
@@ -84,8 +86,14 @@ describe('reading ahead', () => {
     - { name: b, kv: { key: b, value: "1" } }
 `, { lab });
     expect(statuses(r.events, 'n1')).toEqual(['a=changed', 'b=ok']);
-    expect(lab.host('n1').log.map((c) => c.kind)).toEqual(['hold', 'probe', 'apply']);
-    expect(lab.host('n1').applies[0]!.sections).toEqual(['t0.1.0/cur']);
+    // b was planned from the read before a (set b 1) and sent with it behind a guard: the guard saw b changed and
+    // stopped the round trip before b's own step; b was read again and found as wanted
+    expect(lab.host('n1').log.map((c) => c.kind)).toEqual(['hold', 'probe', 'apply', 'guard', 'probe']);
+    const steps = lab.host('n1').applies[0]!.steps;
+    expect([steps[0], steps[1], steps[3]]).toEqual(['set a 1', 'set b 1', 'set b 1']); // a, a's then, b's own (not run)
+    expect(steps[2]).toContain('__cfg='); // b's guard
+    expect(setsOfB).toBe(1);
+    expect(lab.host('n1').probes[1]!.sections).toEqual(['t0.1.0/cur']);
   });
 
   it('after another host\'s once-task changed something, every host reads its later tasks again', async () => {
@@ -470,10 +478,11 @@ describe('modes and failures', () => {
 });
 
 describe('interruption, --limit, forks', () => {
-  it('after the signal no new task starts; the run ends with its recap', async () => {
+  it('after the signal no new round trip starts (the one in flight, with the tasks batched into it, finishes); the run ends with its recap', async () => {
     const lab = new FakeLab();
     const ac = new AbortController();
     lab.onCommand = (_h, line) => { if (line === 'set b 1') ac.abort(); };
+    lab.host('n1').kv.set('a', '1'); // a is ok: b's round trip carries c
     const r = await run(`
 - name: one
   hosts: all
@@ -487,10 +496,26 @@ describe('interruption, --limit, forks', () => {
     - { name: d, kv: { key: d, value: "1" } }
 `, { lab, forks: 1, signal: ac.signal });
     expect(r.interrupted).toBe(true);
-    expect(statuses(r.events, 'n1')).toEqual(['a=changed', 'b=changed']);
-    expect(taskEvents(r.events).map((e) => e.task)).not.toContain('c');
+    expect(statuses(r.events, 'n1')).toEqual(['a=ok', 'b=changed', 'c=changed']);
+    expect(lab.host('n1').applies).toHaveLength(1);
     expect(taskEvents(r.events).map((e) => e.task)).not.toContain('d');
     expect(r.hosts.map((h) => [h.host, h.changed])).toEqual([['n1', 2], ['n2', 0], ['n3', 0]]);
+  });
+
+  it('a signal before a change is sent: that change goes alone, no later task rides with it', async () => {
+    const lab = new FakeLab();
+    const ac = new AbortController();
+    lab.onCommand = (_h, line) => { if (line === 'get a') ac.abort(); };
+    const r = await run(`
+- name: one
+  hosts: n1
+  tasks:
+    - { name: a, kv: { key: a, value: "1" } }
+    - { name: b, kv: { key: b, value: "1" } }
+`, { lab, signal: ac.signal });
+    expect(r.interrupted).toBe(true);
+    expect(statuses(r.events, 'n1')).toEqual(['a=changed']);
+    expect(lab.host('n1').kv.get('b')).toBeUndefined();
   });
 
   it('--limit runs only the named hosts and groups; an unknown name is an input error', async () => {

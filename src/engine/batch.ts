@@ -1,0 +1,77 @@
+// Applying a host's consecutive changes in one round trip (issue #17: a fresh build was one round trip per changed
+// task). When a task changes something, the tasks after it in the play are planned at once from the state already
+// read; their actions follow the first task's in the same script, each task's behind a guard that reads its state
+// again right there and compares it with what its plan was made from. Plans are pure functions of that state (and of
+// arguments and facts, which do not change during a run), so an equal read means the plan is still exactly right; a
+// different one stops the script before that task, which the play then plans again from a fresh read, as without
+// batching. Nothing needs to know what a module's actions touch.
+import { createHash } from 'node:crypto';
+import type { HostState } from './host-state.js';
+import type { TaskInstance } from './render.js';
+import { probeScript } from './script.js';
+import type { Action, Plan, ProbeResult } from './types.js';
+
+/** The exit code of a guard that found the state changed (any failure of a guard means the same: plan again). */
+export const GUARD_EXIT = 75;
+/** At most this many tasks after the first in one round trip. */
+export const MAX_FOLLOWERS = 32;
+const N = 'guard';
+
+/** A later task in the round trip: planned from the state read before it, or passed over (its condition is false). */
+export type Follower = { t: TaskInstance; plan: Plan; guard: Action } | { t: TaskInstance; skipped: true };
+
+/** The probe output `probeScript(sections, 'guard')` prints when every section answers as in `res`. */
+export function probeOutput(sections: [string, string][], res: ProbeResult): string {
+  return sections.map(([name]) => {
+    const r = res[name]!;
+    return `@@CF:${N}:S:${name}\n${r.out}\n@@CF:${N}:R:${r.rc}\n${r.err}\n@@CF:${N}:X\n`;
+  }).join('');
+}
+
+/**
+ * An action that exits GUARD_EXIT unless reading `sections` now gives exactly `res` (compared as the sha256 of the
+ * probe output, computed on the host). The reads run as in a probe: without -e and -u, stdin from /dev/null.
+ */
+export function guardAction(what: string, sections: [string, string][], res: ProbeResult): Action {
+  const want = createHash('sha256').update(probeOutput(sections, res), 'utf8').digest('hex');
+  return {
+    kind: 'sh',
+    desc: `check that the state of "${what}" is still what it was planned from`,
+    script: [
+      'set +e +u',
+      `__cfg=$( { ${probeScript(sections, N)}\n} | sha256sum ) || exit ${GUARD_EXIT}`,
+      `[ "\${__cfg%% *}" = '${want}' ] || exit ${GUARD_EXIT}`,
+    ].join('\n'),
+  };
+}
+
+/**
+ * The tasks after the first that can go into its round trip, in order, each planned now: stops at the first that is
+ * a once-task, a check, has its own timeout, was not read yet (or the read is stale), refuses, must agree with other
+ * hosts, or cannot be planned; trailing tasks with nothing to change are left out (the read after the round trip
+ * covers them, as without batching). Skipped tasks are passed over.
+ */
+export function planFollowers(st: HostState, candidates: TaskInstance[]): Follower[] {
+  const out: Follower[] = [];
+  let planned = 0;
+  for (const t of candidates) {
+    if (planned >= MAX_FOLLOWERS) break;
+    if (t.skip) { out.push({ t, skipped: true }); continue; }
+    if (t.spec.once || t.spec.timeout || (t.module.kind ?? 'change') !== 'change' || !st.cache.current) break;
+    const res = st.cache.get(t.key);
+    if (!res) break;
+    let plan: Plan;
+    const ctx = st.ctx(t);
+    try {
+      plan = t.module.plan(t.module.parse(res, ctx), ctx);
+    } catch {
+      break;
+    }
+    if (plan.refuse || plan.agree || plan.check) break;
+    out.push({ t, plan, guard: guardAction(t.name, Object.entries(t.module.read(ctx)), res) });
+    planned++;
+  }
+  // what follows the last change is left to the read after the round trip, as without batching
+  while (out.length && ('skipped' in out[out.length - 1]! || (out[out.length - 1] as { plan: Plan }).plan.changes.length === 0)) out.pop();
+  return out;
+}

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { HostState } from './host-state.js';
 import type { TaskInstance } from './render.js';
+import { q } from '../util/shell.js';
 import { probeScript } from './script.js';
 import type { Action, Plan, ProbeResult } from './types.js';
 
@@ -30,15 +31,18 @@ export function probeOutput(sections: [string, string][], res: ProbeResult): str
 
 /**
  * An action that exits GUARD_EXIT unless reading `sections` now gives exactly `res` (compared as the sha256 of the
- * probe output, computed on the host). The reads run as in a probe: without -e and -u, stdin from /dev/null.
+ * probe output, computed on the host) and `stopPath` does not exist. The reads run as in a probe: without -e and -u,
+ * stdin from /dev/null.
  */
-export function guardAction(what: string, sections: [string, string][], res: ProbeResult): Action {
+export function guardAction(what: string, sections: [string, string][], res: ProbeResult, stopPath: string): Action {
   const want = createHash('sha256').update(probeOutput(sections, res), 'utf8').digest('hex');
   return {
     kind: 'sh',
     desc: `check that the state of "${what}" is still what it was planned from`,
     script: [
       'set +e +u',
+      // the run was interrupted while this round trip was under way (HostSession.stopBatch): no further task starts
+      `[ ! -e ${q(stopPath)} ] || exit ${GUARD_EXIT}`,
       `__cfg=$( { ${probeScript(sections, N)}\n} | sha256sum ) || exit ${GUARD_EXIT}`,
       `[ "\${__cfg%% *}" = '${want}' ] || exit ${GUARD_EXIT}`,
     ].join('\n'),
@@ -51,7 +55,7 @@ export function guardAction(what: string, sections: [string, string][], res: Pro
  * hosts, or cannot be planned; trailing tasks with nothing to change are left out (the read after the round trip
  * covers them, as without batching). Skipped tasks are passed over.
  */
-export function planFollowers(st: HostState, candidates: TaskInstance[]): Follower[] {
+export function planFollowers(st: HostState, candidates: TaskInstance[], stopPath: string): Follower[] {
   const out: Follower[] = [];
   let planned = 0;
   for (const t of candidates) {
@@ -68,7 +72,7 @@ export function planFollowers(st: HostState, candidates: TaskInstance[]): Follow
       break;
     }
     if (plan.refuse || plan.agree || plan.check) break;
-    out.push({ t, plan, guard: guardAction(t.name, Object.entries(t.module.read(ctx)), res) });
+    out.push({ t, plan, guard: guardAction(t.name, Object.entries(t.module.read(ctx)), res, stopPath) });
     planned++;
   }
   // what follows the last change is left to the read after the round trip, as without batching

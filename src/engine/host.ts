@@ -50,6 +50,11 @@ export function lockScript(take: string, owner: string): string[] {
   ];
 }
 
+/** Lines after lockScript: the round trip stop file's path (in `$d`, named after this shell), said as @@CF-STOP. */
+export function stopFileScript(): string[] {
+  return ['__cfstop="$d/stop.$$"; rm -f "$__cfstop"', 'echo "@@CF-STOP $__cfstop"'];
+}
+
 /** The largest script sent through the held shell. */
 const HELD_MAX_SCRIPT = 1024 * 1024;
 
@@ -127,9 +132,10 @@ export class HostSession {
     const held = this.held;
     const script = [
       ...lockScript(take, owner),
+      ...stopFileScript(),
       factsScript(),
       lockTail(held),
-      'rm -f "$d/owner"',
+      'rm -f "$d/owner" "$__cfstop"',
     ].join('\n');
     const w = this.wrap(script);
     const lock = await this.transport.hold(w.command, { answer: w.answer });
@@ -143,12 +149,26 @@ export class HostSession {
       throw new Error(`cannot start the run on ${this.name}: ${text.trim().split('\n').slice(-3).join(' ')}`);
     }
     this.lock = lock;
+    this.stopPath = /^@@CF-STOP (\/.+)$/m.exec(out)?.[1];
     if (held && !heldShellServed(out)) {
       this.heldUnavailable = true;
       this.opts.log?.(`[${this.name}] no held shell here (it needs ${HELD_SHELL_NEEDS.join(', ')}): a channel per request`);
     }
     if (this.held) this.shell = new HeldShell(lock, (pid) => this.kill(pid), this.name);
     return out;
+  }
+
+  /**
+   * The file whose existence stops a round trip of batched tasks before the next task (batch.ts): made by stopBatch,
+   * removed when the run lock is let go. Per lock command (`$d/stop.<its pid>`); unknown before the lock is taken.
+   */
+  stopPath: string | undefined;
+
+  /** Make the stop file, over a new channel (the held shell is busy with the round trip); best effort. */
+  async stopBatch(): Promise<void> {
+    if (!this.stopPath) return;
+    const w = this.wrap(`: > ${q(this.stopPath)}`);
+    try { await this.transport.exec(w.command, { answer: w.answer, timeoutMs: 30_000 }); } catch { /* the round trip ends anyway */ }
   }
 
   /** Kill a held-shell request's process group, over a new channel (the held shell is busy waiting for it). */

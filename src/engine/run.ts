@@ -82,7 +82,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunResult> {
   const states = await connectAll(t.needed, { ...o, forks }, scope, reporter.emit);
   const rendered = await renderConnected(renderer, states);
   const interrupted = () => o.signal?.aborted === true;
-  const env: RunEnv = { ...t, ...scope, states, forks, rendered, emit: reporter.emit, report: reporter.task, progress: o.onEvent, interrupted };
+  const env: RunEnv = { ...t, ...scope, states, forks, rendered, emit: reporter.emit, report: reporter.task, progress: o.onEvent, interrupted, signal: o.signal };
   for (const [pi, play] of o.plays.entries()) await runPlay(env, pi, play);
   const hosts = t.needed.map((h) => { const st = states.get(h.name)!; return withStats(st.recap, st.session.transport.stats); });
   await closeAll(states);

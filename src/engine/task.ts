@@ -36,6 +36,8 @@ export interface TaskEnv {
   progress?(e: TaskStartEvent): void;
   /** the run was interrupted (no new work may start) */
   interrupted?(): boolean;
+  /** aborted when the run is interrupted: a round trip of batched tasks under way is told to stop (batch.ts) */
+  signal?: AbortSignal;
 }
 
 /** A task's event; `fields` override the defaults (status ok, nothing changed, no time). */
@@ -73,9 +75,12 @@ async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: T
     ev.changes = plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
     if (plan.changes.length === 0) return 'ok';
     if (env.dryRun) return 'changed';
-    // not after a signal: what is sent together finishes together, and nothing new may start
-    // (and only where the guards can hash what they read)
-    const followers = hooks.batch && !t.spec.timeout && !env.interrupted?.() && st.session.facts.tools.sha256sum ? planFollowers(st, hooks.batch.candidates) : [];
+    // not after a signal (nothing new may start); only where the guards can hash what they read and a signal can
+    // reach them (the stop file)
+    const stopPath = st.session.stopPath;
+    const followers = hooks.batch && !t.spec.timeout && !env.interrupted?.() && st.session.facts.tools.sha256sum && stopPath
+      ? planFollowers(st, hooks.batch.candidates, stopPath)
+      : [];
     if (followers.length) return await applyBatch(env, st, t, plan.changes, followers, upcoming, ev, hooks);
     return await applyChanges(st, t, plan.changes, upcoming, ev, hooks.clock);
   } catch (e) {
@@ -156,7 +161,15 @@ async function applyBatch(env: TaskEnv, st: HostState, t: TaskInstance, changes:
   st.cache.clear();
   const batched = new Set(followers.map((f) => f.t.key));
   const after = upcoming.filter((u) => !u.skip && !batched.has(u.key));
-  const r = await hooks.clock.time('applyMs', () => st.session.apply(actions, undefined, st.cache.sections(after)));
+  // a signal during the round trip stops it before the next task (its guard finds the stop file)
+  const onAbort = () => void st.session.stopBatch();
+  env.signal?.addEventListener('abort', onAbort, { once: true });
+  let r: Awaited<ReturnType<typeof st.session.apply>>;
+  try {
+    r = await hooks.clock.time('applyMs', () => st.session.apply(actions, undefined, st.cache.sections(after)));
+  } finally {
+    env.signal?.removeEventListener('abort', onAbort);
+  }
   st.changedInPlay = true;
   if (r.probe && st.cache.current) st.cache.store(after, r.probe);
   const stop = r.timedOut ? { f: -1, guard: false } : r.code !== 0 && r.failedStep !== undefined ? owner[r.failedStep]! : r.code !== 0 ? { f: -1, guard: false } : null;

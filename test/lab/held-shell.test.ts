@@ -24,9 +24,12 @@ function playbook(name: string, yaml: string): string {
   return f;
 }
 const recapOf = (json: any, host: string) => json.recap.find((h: any) => h.host === host);
-/** Ten commands, each its own probe and apply: ten round trips or more per host. */
+/** Ten independent commands: one probe, then one apply carrying all ten (batched) per host. */
 const tenSteps = playbook('ten', `- name: ten\n  hosts: all\n  tasks:\n${Array.from({ length: 10 }, (_, i) =>
   `    - name: step ${i}\n      command: { argv: [touch, /root/held-${i}], creates: /root/held-${i} }\n`).join('')}`);
+/** The same with a timeout each (a task with its own timeout goes alone): ten round trips or more per host. */
+const tenTimed = playbook('ten-timed', `- name: ten\n  hosts: all\n  tasks:\n${Array.from({ length: 10 }, (_, i) =>
+  `    - name: step ${i}\n      timeout: 60\n      command: { argv: [touch, /root/held-${i}], creates: /root/held-${i} }\n`).join('')}`);
 
 describe.skipIf(!enabled)('the held shell on real SSH hosts', () => {
   beforeAll(() => {
@@ -60,12 +63,20 @@ describe.skipIf(!enabled)('the held shell on real SSH hosts', () => {
     expect(held.json.changed).toBe(30);
     for (const h of held.json.recap) expect(h.stats.commands).toBe(1);
     for (const h of ['h1', 'h2', 'h3']) ssh(h, 'rm -f /root/held-*');
-    const perChannel = cliJson(['run', tenSteps, '-i', INV, '--stats', '--no-held-shell']);
+    // a channel per round trip: the lock, the probe, and one apply for all ten changes (batched)
+    const batched = cliJson(['run', tenSteps, '-i', INV, '--stats', '--no-held-shell']);
+    expect(batched.code, batched.stderr).toBe(0);
+    expect(batched.json.changed).toBe(30);
+    for (const h of batched.json.recap) expect(h.stats.commands, `${h.host}: lock, probe, one apply`).toBe(3);
+    for (const h of ['h1', 'h2', 'h3']) expect(ssh(h, 'ls /root | grep -c held-').stdout.trim()).toBe('10');
+    for (const h of ['h1', 'h2', 'h3']) ssh(h, 'rm -f /root/held-*');
+    const perChannel = cliJson(['run', tenTimed, '-i', INV, '--stats', '--no-held-shell']);
     expect(perChannel.code, perChannel.stderr).toBe(0);
     expect(perChannel.json.changed).toBe(30);
     for (const h of perChannel.json.recap) expect(h.stats.commands).toBeGreaterThan(10);
     console.log(`channels per host for 10 command tasks: held shell ${held.json.recap.map((h: any) => h.stats.commands).join('/')}, ` +
-      `one per round trip ${perChannel.json.recap.map((h: any) => h.stats.commands).join('/')}`);
+      `one per round trip ${batched.json.recap.map((h: any) => h.stats.commands).join('/')} (batched), ` +
+      `${perChannel.json.recap.map((h: any) => h.stats.commands).join('/')} (each with its own timeout)`);
   });
 
   it('a script that kills the held shell fails its task with a clear error; the lock is free for the next run', () => {

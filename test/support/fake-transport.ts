@@ -13,6 +13,7 @@
 // host, and the number of commands in flight across all hosts is tracked (forks).
 import { createHash } from 'node:crypto';
 import { parseProbe } from '../../src/engine/script.js';
+import { q } from '../../src/util/shell.js';
 import type { HostEntry } from '../../src/inventory/load.js';
 import { TransportError, type ExecOptions, type ExecResult, type HeldCommand, type Transport, type TransportStats } from '../../src/transport/types.js';
 
@@ -30,7 +31,7 @@ export interface FakeHostOptions {
 }
 
 export interface FakeCommand {
-  kind: 'hold' | 'probe' | 'apply' | 'guard';
+  kind: 'hold' | 'probe' | 'apply' | 'guard' | 'stop';
   /** probe section names (also those read after an apply) */
   sections: string[];
   /** apply steps, as sent */
@@ -44,10 +45,15 @@ export class FakeHost {
   readonly kv = new Map<string, string>();
   readonly log: FakeCommand[] = [];
   transports = 0;
+  /** the batch stop file (HostSession.stopBatch) exists; a new run lock starts without it */
+  stopFile = false;
   constructor(readonly name: string, public opts: FakeHostOptions = {}) {}
   get probes() { return this.log.filter((c) => c.kind === 'probe'); }
   get applies() { return this.log.filter((c) => c.kind === 'apply'); }
 }
+
+/** The batch stop file's path the fake lock command says (@@CF-STOP). */
+export const FAKE_STOP = '/run/clusterform/stop.4242';
 
 class Lost extends Error {}
 class Hung extends Error {}
@@ -165,7 +171,8 @@ export class FakeTransport implements Transport {
     return {
       until: async (marker) => {
         if (lockedBy !== undefined) throw Object.assign(new Error('locked'), { output: `@@CF-LOCKED ${lockedBy}\n`, code: 3 });
-        return `${facts ?? `hostname=${this.name}\nos.id=debian\nkernel=6.1.0\nuid=0\ninit=systemd\npkg=apt-get\ntool.sha256sum=1`}\n${marker}\n`;
+        this.host.stopFile = false;
+        return `${facts ?? `hostname=${this.name}\nos.id=debian\nkernel=6.1.0\nuid=0\ninit=systemd\npkg=apt-get\ntool.sha256sum=1\n@@CF-STOP ${FAKE_STOP}`}\n${marker}\n`;
       },
       write: () => {},
       attach: () => {},
@@ -204,6 +211,11 @@ export class FakeTransport implements Transport {
 
   private async run(script: string, opts: ExecOptions): Promise<Omit<ExecResult, 'durationMs'>> {
     if (script.startsWith('set -u\n')) return this.apply(script, opts);
+    if (script === `: > ${q(FAKE_STOP)}`) {
+      this.host.stopFile = true;
+      this.host.log.push({ kind: 'stop', sections: [], steps: [] });
+      return { stdout: '', stderr: '', code: 0 };
+    }
     const { nonce, sections } = probeSections(script);
     if (!nonce) throw new Error(`fake transport: neither a probe nor an apply script: ${script.slice(0, 80)}`);
     this.host.log.push({ kind: 'probe', sections: sections.map(([n]) => n), steps: [], timeoutMs: opts.timeoutMs });
@@ -224,7 +236,7 @@ export class FakeTransport implements Transport {
     this.host.log.push({ kind: 'apply', sections: probe?.sections.map(([n]) => n) ?? [], steps, timeoutMs: opts.timeoutMs });
     let stderr = '';
     for (const [i, step] of steps.entries()) {
-      const r = step.startsWith('set +e +u\n__cfg=') ? await this.guard(step) : await this.lab.snippet(this.host, step);
+      const r = step.startsWith('set +e +u\n[ ! -e ') ? await this.guard(step) : await this.lab.snippet(this.host, step);
       stderr += r.err ? r.err + '\n' : '';
       if (r.rc !== 0) return { stdout: '', stderr: `${stderr}@@CF-FAILED-STEP ${i} ${r.rc}\n`, code: r.rc };
     }
@@ -235,8 +247,9 @@ export class FakeTransport implements Transport {
   private async guard(step: string): Promise<Run> {
     const want = /\[ "\$\{__cfg%% \*\}" = '([0-9a-f]{64})' \]/.exec(step)?.[1];
     const sections = [...step.matchAll(/printf '%s\\n' '?@@CF:guard:S:([^'\n]+?)'?\n\( ([\s\S]*?)\n\) 2>"\$__cfe"/g)].map((m) => [m[1]!, m[2]!] as [string, string]);
-    if (!want || sections.length === 0) throw new Error(`fake transport: not a guard: ${step.slice(0, 120)}`);
+    if (!want || sections.length === 0 || !step.includes(`[ ! -e ${q(FAKE_STOP)} ] || exit 75`)) throw new Error(`fake transport: not a guard: ${step.slice(0, 120)}`);
     this.host.log.push({ kind: 'guard', sections: sections.map(([n]) => n), steps: [] });
+    if (this.host.stopFile) return { out: '', err: '', rc: 75 };
     const results: [string, Run][] = [];
     for (const [name, snippet] of sections) results.push([name, await this.lab.snippet(this.host, snippet)]);
     const got = createHash('sha256').update(probeOutput('guard', results), 'utf8').digest('hex');

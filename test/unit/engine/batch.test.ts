@@ -110,6 +110,7 @@ describe('guardAction under a real sh', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cf-guard-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const f = join(dir, 'state');
+  const stop = join(dir, 'stop it');
   const sections: [string, string][] = [
     ['content', `cat '${f}'`],
     ['missing', `cat '${dir}/nope'`], // fails, with stderr
@@ -120,12 +121,23 @@ describe('guardAction under a real sh', () => {
   const readNow = () => parseProbe(execFileSync('sh', ['-c', probeScript(sections, 'abc')], { encoding: 'utf8' }), 'abc');
   /** The guard run as an apply step runs it (set -u, inside `( set -e … )`): its exit code. */
   const guard = (res: ReturnType<typeof readNow>) =>
-    spawnSync('sh', ['-c', `set -u\n( set -e\n${actionScript(guardAction('t', sections, res))}\n) </dev/null`], { encoding: 'utf8' }).status;
+    spawnSync('sh', ['-c', `set -u\n( set -e\n${actionScript(guardAction('t', sections, res, stop))}\n) </dev/null`], { encoding: 'utf8' }).status;
 
   it('passes when every read answers as planned (output, stderr, exit codes, no last newline)', () => {
     writeFileSync(f, 'one\ntwo\n');
     const res = readNow();
     expect(res.missing!.rc).not.toBe(0);
+    expect(guard(res)).toBe(0);
+  });
+  it('stops with GUARD_EXIT when the stop file exists (the run was interrupted), even though the reads answer as planned', () => {
+    writeFileSync(f, 'one\ntwo\n');
+    const res = readNow();
+    writeFileSync(stop, '');
+    try {
+      expect(guard(res)).toBe(GUARD_EXIT);
+    } finally {
+      rmSync(stop);
+    }
     expect(guard(res)).toBe(0);
   });
   it('stops with GUARD_EXIT when a read answers differently', () => {

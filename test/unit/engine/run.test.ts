@@ -478,11 +478,11 @@ describe('modes and failures', () => {
 });
 
 describe('interruption, --limit, forks', () => {
-  it('after the signal no new round trip starts (the one in flight, with the tasks batched into it, finishes); the run ends with its recap', async () => {
+  it('after the signal no new task starts: the running one finishes, the tasks sent with it stop at their guard (the stop file); the run ends with its recap', async () => {
     const lab = new FakeLab();
     const ac = new AbortController();
     lab.onCommand = (_h, line) => { if (line === 'set b 1') ac.abort(); };
-    lab.host('n1').kv.set('a', '1'); // a is ok: b's round trip carries c
+    lab.host('n1').kv.set('a', '1'); // a is ok: b's round trip carries c and d
     const r = await run(`
 - name: one
   hosts: all
@@ -490,16 +490,21 @@ describe('interruption, --limit, forks', () => {
     - { name: a, kv: { key: a, value: "1" } }
     - { name: b, kv: { key: b, value: "1" } }
     - { name: c, kv: { key: c, value: "1" } }
+    - { name: d, kv: { key: d, value: "1" } }
 - name: two
   hosts: all
   tasks:
-    - { name: d, kv: { key: d, value: "1" } }
+    - { name: e, kv: { key: e, value: "1" } }
 `, { lab, forks: 1, signal: ac.signal });
     expect(r.interrupted).toBe(true);
-    expect(statuses(r.events, 'n1')).toEqual(['a=ok', 'b=changed', 'c=changed']);
-    expect(lab.host('n1').applies).toHaveLength(1);
-    expect(taskEvents(r.events).map((e) => e.task)).not.toContain('d');
-    expect(r.hosts.map((h) => [h.host, h.changed])).toEqual([['n1', 2], ['n2', 0], ['n3', 0]]);
+    expect(statuses(r.events, 'n1')).toEqual(['a=ok', 'b=changed']);
+    const n1 = lab.host('n1');
+    expect(n1.applies).toHaveLength(1);
+    expect(n1.applies[0]!.steps.filter((x) => !x.startsWith('set +e +u'))).toEqual(['set b 1', 'set c 1', 'set d 1']); // c and d were sent
+    expect(n1.log.map((c) => c.kind)).toEqual(['hold', 'probe', 'apply', 'stop', 'guard']); // the stop came while b ran; c's guard saw it
+    expect([n1.kv.get('c'), n1.kv.get('d')]).toEqual([undefined, undefined]);
+    expect(taskEvents(r.events).map((e) => e.task)).not.toContain('e');
+    expect(r.hosts.map((h) => [h.host, h.changed])).toEqual([['n1', 1], ['n2', 0], ['n3', 0]]);
   });
 
   it('a signal before a change is sent: that change goes alone, no later task rides with it', async () => {

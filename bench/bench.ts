@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BATCHED_NOTE, GUARD_STOPPED_NOTE } from '../src/engine/batch.js';
 import { acquireLabLock } from './lock.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { sshFloor } from './floor.js';
@@ -193,6 +194,27 @@ interface Sample {
   slowest_tasks: SlowTask[];
   /** on no-op and plan runs: what changed (should be nothing), with the first change summary */
   changed_tasks: string[];
+  /** per host (mean): tasks that changed something, round trips that applied them, tasks planned again after a guard */
+  batching: Batching | null;
+}
+
+interface Batching { changed: number; applies: number; replanned: number }
+
+/**
+ * From a run's task events: per host (mean over hosts), the tasks that changed something (a once-task counts on its
+ * runner), the round trips that applied them (a change not carried in another task's round trip is one), and the
+ * tasks planned again because their state changed during the round trip they were sent with (engine/batch.ts).
+ */
+export function batchingOf(events: any[], hosts: number): Batching | null {
+  if (!hosts) return null;
+  const tasks = events.filter((e) => e.type === 'task' && (e.status === 'changed' || e.status === 'failed'));
+  const batched = (e: any) => (e.notes ?? []).some((n: string) => n.startsWith(`${BATCHED_NOTE} `));
+  const per = (n: number) => round(n / hosts, 2);
+  return {
+    changed: per(tasks.filter((e) => e.status === 'changed').length),
+    applies: per(tasks.filter((e) => !batched(e) && (e.changes?.length ?? 0) > 0).length),
+    replanned: per(events.filter((e) => e.type === 'task' && (e.notes ?? []).includes(GUARD_STOPPED_NOTE)).length),
+  };
 }
 
 async function measure(lab: Lab, kind: Sample['kind'], run: number): Promise<Sample> {
@@ -225,6 +247,7 @@ async function measure(lab: Lab, kind: Sample['kind'], run: number): Promise<Sam
     cmds_per_host: cmds.length ? { min: Math.min(...cmds), max: Math.max(...cmds), mean: round(cmds.reduce((a, b) => a + b, 0) / cmds.length, 2) } : null,
     hosts: recap.length, problems,
     slowest_tasks: slowestTasks(j),
+    batching: kind === 'fresh' ? batchingOf(j?.events ?? [], recap.length) : null,
     changed_tasks: kind === 'noop' || kind === 'noop_exec' || kind === 'plan'
       ? ((j?.events ?? []) as any[]).filter((e) => e.type === 'task' && (e.status === 'changed' || e.status === 'would_change'))
         .map((e) => `${e.host}: ${e.task} (${e.changes?.[0]?.summary ?? ''})`).slice(0, 20)
@@ -361,6 +384,11 @@ function targets(rs: LabResult[], input: InputResult | null, start: StartupResul
     add(`against Ansible, no-op (${a.lab}): >= 25x faster`, sec(a.noop_s?.median), `${a.ansible.version}: ${sec(a.ansible.noop_s?.median)}`, n, n === null ? null : n >= 25);
   } else add('against Ansible', 'not run', ansible ?? 'ansible-playbook is not installed', null, null);
   add('pyinfra', 'not run', 'no Debian package (apt-cache: no pyinfra / python3-pyinfra in bookworm); not on npm', null, null);
+  for (const r of ns) {
+    const b = r.samples.find((x) => x.kind === 'fresh' && x.batching)?.batching;
+    if (b) add(`fresh build: a host's changes in few round trips (${r.lab}, per host)`, `${b.changed} changes in ${b.applies} apply round trips; ${b.replanned} planned again after a guard`,
+      `${b.changed} round trips (one per change, without batching)`, b.applies ? b.changed / b.applies : null, null);
+  }
   for (const r of ns) {
     const slow = r.samples.filter((x) => x.kind === 'fresh').flatMap((x) => x.slowest_tasks).sort((p, q) => q.apply_ms - p.apply_ms).slice(0, 3);
     const mods = [...new Set(slow.map((t) => t.module))];

@@ -14,6 +14,11 @@ import type { Action, Plan, ProbeResult } from './types.js';
 
 /** The exit code of a guard that found the state changed (any failure of a guard means the same: plan again). */
 export const GUARD_EXIT = 75;
+/** The note of a task planned again because its state changed under a batched round trip (its guard stopped it). */
+export const GUARD_STOPPED_NOTE = 'planned again: its state changed during the round trip it was sent with';
+/** The note of a task applied in another task's round trip: this, then the first task's name in quotes. */
+export const BATCHED_NOTE = 'applied in the same round trip as';
+export const batchedNote = (first: string) => `${BATCHED_NOTE} "${first}"`;
 /** At most this many tasks after the first in one round trip. */
 export const MAX_FOLLOWERS = 32;
 const N = 'guard';

@@ -24,6 +24,8 @@ export class HostState {
   why?: string;
   /** applied a change in the current play */
   changedInPlay = false;
+  /** tasks whose guard stopped a batched round trip (batch.ts): their next plan says so in a note */
+  readonly guardStopped = new Set<string>();
   readonly recap: HostRecap;
   readonly cache: ProbeCache;
 

@@ -6,7 +6,7 @@ import type { HostState } from './host-state.js';
 import { TaskClock } from './profile.js';
 import type { TaskInstance } from './render.js';
 import { describeAction } from './script.js';
-import { planFollowers, type Follower } from './batch.js';
+import { batchedNote, GUARD_STOPPED_NOTE, planFollowers, type Follower } from './batch.js';
 import type { Action, Change, PeerView, Plan, TaskEvent, TaskStartEvent, TaskStatus } from './types.js';
 
 /** What the play gives a task besides its host. */
@@ -64,6 +64,7 @@ async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: T
     const plan = await planTask(st, t, upcoming, hooks);
     ev.warnings.push(...(plan.warnings ?? []));
     ev.notes.push(...(plan.notes ?? []));
+    if (st.guardStopped.delete(t.key)) ev.notes.push(GUARD_STOPPED_NOTE);
     if (plan.check) ev.check = plan.check;
     if (plan.refuse) { ev.error = { message: plan.refuse }; return 'failed'; }
     const { agree } = hooks, wanted = plan.agree;
@@ -177,6 +178,7 @@ async function applyBatch(env: TaskEnv, st: HostState, t: TaskInstance, changes:
   const done = hooks.batch!.done;
   const upTo = stop ? stop.f : followers.length;
   for (let k = 0; k < upTo; k++) done.push({ t: followers[k]!.t, ev: followerEvent(st, followers[k]!, t, ev.play) });
+  if (stop?.guard) st.guardStopped.add(followers[stop.f]!.t.key);
   if (stop && !stop.guard) {
     const f = followers[stop.f]!;
     const fev = followerEvent(st, f, t, ev.play);
@@ -198,6 +200,6 @@ function followerEvent(st: HostState, f: Follower, first: TaskInstance, play: st
     status: plan.changes.length ? 'changed' : 'ok',
     changes: plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) })),
     warnings: [...(plan.warnings ?? [])],
-    notes: [...(plan.notes ?? []), `applied in the same round trip as "${first.name}"`],
+    notes: [...(plan.notes ?? []), batchedNote(first.name)],
   });
 }

@@ -1,6 +1,7 @@
 // runPlaybook end to end against the in-memory fake transport: the real HostSession scripts, taken apart and
 // answered by fake hosts. No network, no root, milliseconds.
 import { describe, expect, it } from 'vitest';
+import { GUARD_STOPPED_NOTE } from '../../../src/engine/batch.js';
 import { FakeLab } from '../../support/fake-transport.js';
 import { InputError } from '../../../src/util/input.js';
 import type { HostEvent } from '../../../src/engine/types.js';
@@ -94,6 +95,8 @@ describe('reading ahead', () => {
     expect(steps[2]).toContain('__cfg='); // b's guard
     expect(setsOfB).toBe(1);
     expect(lab.host('n1').probes[1]!.sections).toEqual(['t0.1.0/cur']);
+    expect(taskEvents(r.events, 'n1')[1]!.notes).toContain(GUARD_STOPPED_NOTE);
+    expect(taskEvents(r.events, 'n1')[0]!.notes).not.toContain(GUARD_STOPPED_NOTE);
   });
 
   it('after another host\'s once-task changed something, every host reads its later tasks again', async () => {

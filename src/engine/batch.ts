@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import type { HostState } from './host-state.js';
 import type { TaskInstance } from './render.js';
 import { q } from '../util/shell.js';
-import { probeScript } from './script.js';
-import type { Action, Plan, ProbeResult } from './types.js';
+import { catFile, catFileAfter, probeScript } from './script.js';
+import type { Action, Plan, ProbeResult, SectionResult } from './types.js';
 
 /** The exit code of a guard that found the state changed (any failure of a guard means the same: plan again). */
 export const GUARD_EXIT = 75;
@@ -59,25 +59,42 @@ export function guardAction(what: string, sections: [string, string][], res: Pro
  * a once-task, a check, has its own timeout, was not read yet (or the read is stale), refuses, must agree with other
  * hosts, or cannot be planned; trailing tasks with nothing to change are left out (the read after the round trip
  * covers them, as without batching). Skipped tasks are passed over.
+ *
+ * A task is planned from the state read before the round trip, except where an earlier task of the round trip
+ * (`first`, the first task's actions, then each follower's) writes or removes a whole file that the task reads with
+ * catFile: there it is planned from that file as it will be (several sysctl tasks persisting to one file). Its guard
+ * checks exactly that, so a wrong guess (a script step that also touched the file) costs a new plan, never a wrong one.
  */
-export function planFollowers(st: HostState, candidates: TaskInstance[], stopPath: string): Follower[] {
+export function planFollowers(st: HostState, candidates: TaskInstance[], stopPath: string, first: Action[] = []): Follower[] {
   const out: Follower[] = [];
+  const after = new Map<string, SectionResult>(); // catFile snippet → its answer once the earlier actions ran
+  const learn = (actions: Action[]) => {
+    for (const a of actions) {
+      const c = catFileAfter(a);
+      if (c) after.set(catFile(c.path), c.answer);
+    }
+  };
+  learn(first);
   let planned = 0;
   for (const t of candidates) {
     if (planned >= MAX_FOLLOWERS) break;
     if (t.skip) { out.push({ t, skipped: true }); continue; }
     if (t.spec.once || t.spec.timeout || (t.module.kind ?? 'change') !== 'change' || !st.cache.current) break;
-    const res = st.cache.get(t.key);
-    if (!res) break;
-    let plan: Plan;
+    const read = st.cache.get(t.key);
+    if (!read) break;
     const ctx = st.ctx(t);
+    const sections = Object.entries(t.module.read(ctx));
+    const res: ProbeResult = { ...read };
+    for (const [name, snippet] of sections) { const a = after.get(snippet); if (a) res[name] = a; }
+    let plan: Plan;
     try {
       plan = t.module.plan(t.module.parse(res, ctx), ctx);
     } catch {
       break;
     }
     if (plan.refuse || plan.agree || plan.check) break;
-    out.push({ t, plan, guard: guardAction(t.name, Object.entries(t.module.read(ctx)), res, stopPath) });
+    out.push({ t, plan, guard: guardAction(t.name, sections, res, stopPath) });
+    learn(plan.changes.flatMap((c) => c.actions));
     planned++;
   }
   // what follows the last change is left to the read after the round trip, as without batching

@@ -1,7 +1,7 @@
 // Turning reads and actions into shell scripts: one script per round trip, every value quoted.
 import { randomBytes } from 'node:crypto';
 import { q } from '../util/shell.js';
-import type { Action, ProbeResult } from './types.js';
+import type { Action, ProbeResult, SectionResult } from './types.js';
 
 export const BACKUP_DIR = '/var/lib/clusterform/backup';
 
@@ -148,6 +148,21 @@ export function describeAction(a: Action): string {
     case 'write': return `write ${a.path} (${Buffer.byteLength(a.content)} bytes, mode ${a.mode ?? '0644'}${a.owner ? ', owner ' + a.owner : ''}) via temp file, flushed, renamed`;
     case 'remove': return a.restoreBackup ? `restore ${a.path} from ${BACKUP_DIR}${a.path} (or remove it)` : `remove ${a.path}`;
   }
+}
+
+/** The read of a whole file: `exists` and its content, or `missing`. */
+export function catFile(path: string): string {
+  return `if [ -f ${q(path)} ]; then echo exists; cat ${q(path)}; else echo missing; fi`;
+}
+
+/**
+ * What catFile(path) answers right after `a` ran, when `a` decides it: a write (exists, its content) or a plain
+ * remove (missing); undefined for anything else.
+ */
+export function catFileAfter(a: Action): { path: string; answer: SectionResult } | undefined {
+  if (a.kind === 'write') return { path: a.path, answer: { out: `exists\n${a.content}`, err: '', rc: 0 } };
+  if (a.kind === 'remove' && !a.restoreBackup) return { path: a.path, answer: { out: 'missing\n', err: '', rc: 0 } };
+  return undefined;
 }
 
 /** All actions of a task as one script; a failing step names itself on stderr. */

@@ -80,7 +80,7 @@ async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: T
     // reach them (the stop file)
     const stopPath = st.session.stopPath;
     const followers = hooks.batch && !t.spec.timeout && !env.interrupted?.() && st.session.facts.tools.sha256sum && stopPath
-      ? planFollowers(st, hooks.batch.candidates, stopPath)
+      ? planFollowers(st, hooks.batch.candidates, stopPath, plan.changes.flatMap((c) => c.actions))
       : [];
     if (followers.length) return await applyBatch(env, st, t, plan.changes, followers, upcoming, ev, hooks);
     return await applyChanges(st, t, plan.changes, upcoming, ev, hooks.clock);

@@ -13,9 +13,8 @@ export const MANAGED = '# managed by clusterform';
 export interface FileState { exists: boolean; content: string; mode?: string; owner?: string }
 
 /** Snippet: prints `exists` + the file, or `missing`. One `cat`. */
-export function catFile(path: string): string {
-  return `if [ -f ${q(path)} ]; then echo exists; cat ${q(path)}; else echo missing; fi`;
-}
+// catFile (the read of a whole file) lives in the engine, which predicts its answer after a write (batch.ts)
+export { catFile } from '../../engine/script.js';
 
 export function parseCatFile(r: SectionResult): FileState {
   const nl = r.out.indexOf('\n');

@@ -2,11 +2,14 @@
 // in the first changed task's round trip and what is reported; under a real sh, that a guard passes exactly when its
 // reads answer as they did when the task was planned.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GUARD_EXIT, guardAction } from '../../../src/engine/batch.js';
+import { GUARD_EXIT, guardAction, planFollowers } from '../../../src/engine/batch.js';
+import type { TaskInstance } from '../../../src/engine/render.js';
+import type { Action, Plan } from '../../../src/engine/types.js';
+import { procPath, sysctl } from '../../../src/modules/core/sysctl.js';
 import { actionScript, parseProbe, probeScript } from '../../../src/engine/script.js';
 import { FakeLab } from '../../support/fake-transport.js';
 import { run, statuses, taskEvents } from './fixtures.js';
@@ -147,5 +150,44 @@ describe('guardAction under a real sh', () => {
     expect(guard(res)).toBe(GUARD_EXIT);
     writeFileSync(f, 'one\ntwo'); // only the last newline gone
     expect(guard(res)).toBe(GUARD_EXIT);
+  });
+});
+
+describe('planFollowers: a file written earlier in the round trip', () => {
+  // three sysctl tasks persisting to one file (the LVS real servers' ARP hiding): each plans from the file as the
+  // tasks before it leave it, and its guard, run under a real sh after those writes, agrees
+  const dir = mkdtempSync(join(tmpdir(), 'cf-follow-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sysctl.conf');
+  const names = ['net.ipv4.conf.lo.arp_ignore', 'net.ipv4.conf.lo.arp_announce', 'net.ipv4.conf.all.arp_ignore'];
+  const live = (n: string) => readFileSync(procPath(n), 'utf8').trim();
+  const task = (name: string, i: number): TaskInstance => ({
+    key: `t0.${i}.0`, name, module: sysctl as never, skip: false, spec: { notify: [] } as never,
+    args: sysctl.args.parse({ name, value: String(Number(live(name)) === 1 ? 2 : 1), file }),
+  });
+  const tasks = names.map(task);
+  const ctx = (t: TaskInstance) => ({ args: t.args, dryRun: false, flags: {} }) as never;
+  // what the probe read before the round trip: the live values, no file, no record
+  const reads = new Map(tasks.map((t) => [t.key, parseProbe(execFileSync('sh', ['-c', probeScript(Object.entries(sysctl.read(ctx(t))), 'n')], { encoding: 'utf8' }), 'n')]));
+  const st = { cache: { current: true, get: (k: string) => reads.get(k) }, ctx } as never;
+
+  it('plans each follower from the file as written before it, and the guards pass on the host after those writes', () => {
+    const first = sysctl.plan(sysctl.parse(reads.get(tasks[0]!.key)!, ctx(tasks[0]!)), ctx(tasks[0]!));
+    const followers = planFollowers(st, tasks.slice(1), join(dir, 'stop'), first.changes.flatMap((c) => c.actions));
+    expect(followers.map((f) => f.t.name)).toEqual(names.slice(1));
+    const writes = (p: Plan) => p.changes.flatMap((c) => c.actions).filter((a) => a.kind === 'write').map((a) => (a as { content: string }).content);
+    const [w0] = writes(first);
+    const [w1] = writes((followers[0] as { plan: Plan }).plan);
+    const [w2] = writes((followers[1] as { plan: Plan }).plan);
+    expect(w1!.startsWith(w0!)).toBe(true); // the first line kept
+    expect(w2!.split('\n').filter((l) => l.includes(' = '))).toHaveLength(3);
+    // the host after the first task's write (live values untouched: only the file): the second task's guard passes,
+    // the third's does not (its file is the one after the second's write); after the second's write it passes
+    const guardRc = (g: Action) => spawnSync('sh', ['-c', `set -u\n( set -e\n${actionScript(g)}\n) </dev/null`]).status;
+    writeFileSync(file, w0!);
+    expect(guardRc((followers[0] as { guard: Action }).guard)).toBe(0);
+    expect(guardRc((followers[1] as { guard: Action }).guard)).toBe(GUARD_EXIT);
+    writeFileSync(file, w1!);
+    expect(guardRc((followers[1] as { guard: Action }).guard)).toBe(0);
   });
 });

@@ -79,6 +79,28 @@ describe.skipIf(!enabled)('the held shell on real SSH hosts', () => {
       `${perChannel.json.recap.map((h: any) => h.stats.commands).join('/')} (each with its own timeout)`);
   });
 
+  it('three sysctl tasks persisting to one file: one round trip, each planned from the file the one before it wrote', () => {
+    const names = ['net.ipv4.conf.lo.arp_ignore', 'net.ipv4.conf.lo.arp_announce', 'net.ipv4.conf.all.arp_ignore'];
+    const pb = playbook('sysctls', `- name: s\n  hosts: all\n  tasks:\n${names.map((n, i) =>
+      `    - name: ${n}\n      sysctl: { name: ${n}, value: "${i === 1 ? 2 : 1}", file: /etc/sysctl.d/91-batch.conf }\n`).join('')}`);
+    const setup = 'rm -f /etc/sysctl.d/91-batch.conf /var/lib/clusterform/sysctl/net.ipv4.conf.*; for f in lo/arp_ignore lo/arp_announce all/arp_ignore; do echo 0 > /proc/sys/net/ipv4/conf/$f; done';
+    for (const h of ['h1', 'h2', 'h3']) ssh(h, setup);
+    const first = cliJson(['run', pb, '-i', INV, '--stats', '--no-held-shell']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json.changed).toBe(9);
+    for (const h of first.json.recap) expect(h.stats.commands, `${h.host}: lock, probe, one apply`).toBe(3);
+    const notes = first.json.events.filter((e: any) => e.type === 'task').flatMap((e: any) => e.notes ?? []);
+    expect(notes.filter((n: string) => n.startsWith('applied in the same round trip'))).toHaveLength(6);
+    expect(notes.filter((n: string) => n.startsWith('planned again'))).toHaveLength(0);
+    for (const h of ['h1', 'h2', 'h3']) {
+      expect(ssh(h, 'grep -c " = " /etc/sysctl.d/91-batch.conf').stdout.trim()).toBe('3');
+      expect(ssh(h, 'cat /proc/sys/net/ipv4/conf/lo/arp_ignore /proc/sys/net/ipv4/conf/lo/arp_announce /proc/sys/net/ipv4/conf/all/arp_ignore').stdout).toBe('1\n2\n1\n');
+    }
+    const again = cliJson(['run', pb, '-i', INV]);
+    expect(again.json.changed).toBe(0);
+    for (const h of ['h1', 'h2', 'h3']) ssh(h, setup);
+  });
+
   it('a script that kills the held shell fails its task with a clear error; the lock is free for the next run', () => {
     // the nearest ancestor that is the held shell (its command line holds the server loop), killed
     ssh('h1', 'cat > /root/kill-shell.sh', [

@@ -1,7 +1,9 @@
 // A directory (e.g. a mount point); `absent` removes it only when it is empty and was made by clusterform.
 import { z } from 'zod';
 import { absolutePath } from '../../util/validators.js';
-import { defineModule } from '../../engine/types.js';
+import { defineModule, type Action } from '../../engine/types.js';
+import { catFile, joinLines, lines, parseCatFile } from '../support/files.js';
+import { sec } from '../support/sections.js';
 import { q } from '../../util/shell.js';
 
 const args = z
@@ -12,8 +14,18 @@ const args = z
   })
   .strict();
 
-interface DirState { kind: 'dir' | 'missing' | 'other'; mode?: string; empty: boolean; ours: boolean; mounted: boolean }
+interface DirState {
+  kind: 'dir' | 'missing' | 'other';
+  mode?: string;
+  empty: boolean;
+  /** the list of directories clusterform made (one path a line), null when there is none */
+  marks: string | null;
+  ours: boolean;
+  mounted: boolean;
+}
 const MARK = '/var/lib/clusterform/dirs';
+/** Write the list of directories clusterform made (atomically, as every file). */
+const markAction = (content: string): Action => ({ kind: 'write', path: MARK, content, mode: '0644', mkdir: true });
 
 export const directory = defineModule<z.infer<typeof args>, DirState>({
   name: 'directory',
@@ -23,13 +35,16 @@ export const directory = defineModule<z.infer<typeof args>, DirState>({
     const p = q(c.args.path);
     return {
       stat: `if [ -d ${p} ]; then echo dir; stat -c %a -- ${p}; [ -z "$(ls -A -- ${p})" ] && echo empty; elif [ -e ${p} ]; then echo other; else echo missing; fi`,
-      ours: `grep -qxF -- ${p} ${MARK} && echo yes; awk '{print $2}' /proc/mounts | grep -qxF -- ${p} && echo mounted; true`,
+      // the whole list (not a grep): a round trip that creates several directories plans each from the list the one
+      // before it writes (engine/batch.ts)
+      marks: catFile(MARK),
+      mounted: `awk '{print $2}' /proc/mounts | grep -qxF -- ${p} && echo mounted; true`,
     };
   },
-  parse: (res) => {
-    const l = res.stat!.out.trim().split('\n');
-    const o = res.ours!.out;
-    return { kind: l[0] as DirState['kind'], mode: l[1]?.padStart(4, '0'), empty: l.includes('empty'), ours: /yes/.test(o), mounted: /mounted/.test(o) };
+  parse: (res, c) => {
+    const l = sec(res, 'stat').out.trim().split('\n');
+    const marks = parseCatFile(sec(res, 'marks'));
+    return { kind: l[0] as DirState['kind'], mode: l[1]?.padStart(4, '0'), empty: l.includes('empty'), marks: marks.exists ? marks.content : null, ours: lines(marks.content).includes(c.args.path), mounted: /mounted/.test(sec(res, 'mounted').out) };
   },
   plan(s, c) {
     const a = c.args;
@@ -41,10 +56,12 @@ export const directory = defineModule<z.infer<typeof args>, DirState>({
         if (s.mode === mode || s.mounted) return { changes: [] };
         return { changes: [{ summary: `${a.path}: mode ${s.mode} → ${mode}`, actions: [{ kind: 'sh', script: `chmod ${q(mode)} -- ${p}`, desc: `chmod ${mode} ${a.path}` }] }] };
       }
-      return { changes: [{ summary: `create directory ${a.path}`, actions: [{ kind: 'sh', script: `mkdir -p -m ${q(mode)} -- ${p} && mkdir -p /var/lib/clusterform && { grep -qxF -- ${p} ${MARK} 2>/dev/null || printf '%s\\n' ${p} >> ${MARK}; }`, desc: `mkdir -p ${a.path}` }] }] };
+      const mkdir: Action = { kind: 'sh', script: `mkdir -p -m ${q(mode)} -- ${p}`, desc: `mkdir -p ${a.path}` };
+      return { changes: [{ summary: `create directory ${a.path}`, actions: s.ours ? [mkdir] : [mkdir, markAction(joinLines([...lines(s.marks ?? ''), a.path]))] }] };
     }
     if (s.kind !== 'dir' || !s.ours) return { changes: [] };
     if (s.mounted || !s.empty) return { changes: [], notes: [`${a.path} kept: ${s.mounted ? 'something is mounted there' : 'not empty'}`] };
-    return { changes: [{ summary: `remove empty directory ${a.path}`, actions: [{ kind: 'sh', script: `{ rmdir -- ${p} 2>/dev/null || [ ! -e ${p} ]; } && { grep -vxF -- ${p} ${MARK} > ${MARK}.new || true; } && mv -f ${MARK}.new ${MARK}`, desc: `rmdir ${a.path}` }] }] };
+    const rmdir: Action = { kind: 'sh', script: `rmdir -- ${p} 2>/dev/null || [ ! -e ${p} ]`, desc: `rmdir ${a.path}` };
+    return { changes: [{ summary: `remove empty directory ${a.path}`, actions: [rmdir, markAction(joinLines(lines(s.marks ?? '').filter((l) => l !== a.path)))] }] };
   },
 });

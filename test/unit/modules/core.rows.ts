@@ -13,6 +13,8 @@ import { sysctl } from '../../../src/modules/core/sysctl.js';
 import { capturedFacts, capturedSections as cap, catOut, CLUSTER, ok, type Row } from '../../support/module-harness.js';
 
 const THIS_MACHINE = capturedFacts('debian12.this-machine');
+// the captures list their temp directory as clusterform's; the rows ask about /srv/nfs
+const OURS = { marks: catOut('/srv/nfs\n') };
 const ENTRIES = [{ address: '10.213.0.11', names: ['node1'] }, { address: '10.213.0.12', names: ['node2'] }, { address: '10.213.0.1', names: ['director'] }];
 const HOSTS = '127.0.0.1 localhost\n127.0.0.1 runsc\n127.0.0.1 vm\n';
 const BLOCK = '# BEGIN clusterform managed block (lab)\n10.213.0.11 node1\n10.213.0.12 node2\n10.213.0.1 director\n# END clusterform managed block (lab)\n';
@@ -52,15 +54,17 @@ export const coreRows: Row[] = [
   // directory
   { name: 'an empty directory with mode 0755 → nothing to do', module: directory, args: { path: '/srv/nfs' }, sections: cap('directory.dir-0755-empty.tmp'), expect: { summaries: [] } },
   { name: 'mode 0700 → chmod', module: directory, args: { path: '/srv/nfs' }, sections: cap('directory.dir-0700.tmp'), expect: { summaries: ['/srv/nfs: mode 0700 → 0755'], scripts: ['chmod 0755 -- /srv/nfs'] } },
-  { name: 'a mounted directory keeps the mode of what is mounted (1777): nothing to do', module: directory, args: { path: '/srv/nfs' }, sections: cap('directory.ours-mounted.mountns'), expect: { summaries: [] } },
+  { name: 'a mounted directory keeps the mode of what is mounted (1777): nothing to do', module: directory, args: { path: '/srv/nfs' }, sections: cap('directory.ours-mounted.mountns', OURS), expect: { summaries: [] } },
   { name: 'missing → created and recorded as clusterform\'s', module: directory, args: { path: '/srv/nfs' }, sections: cap('directory.missing.tmp'),
-    expect: { summaries: ['create directory /srv/nfs'], descs: ['mkdir -p /srv/nfs'], scripts: [/^mkdir -p -m 0755 -- \/srv\/nfs && .*printf '%s\\n' \/srv\/nfs >> \/var\/lib\/clusterform\/dirs/] } },
+    expect: { summaries: ['create directory /srv/nfs'], scripts: ['mkdir -p -m 0755 -- /srv/nfs', 'write /var/lib/clusterform/dirs'], writes: { '/var/lib/clusterform/dirs': '/srv/nfs\n' } } },
+  { name: 'missing, and another directory made before → both listed', module: directory, args: { path: '/srv/nfs' }, sections: cap('directory.missing.tmp', { marks: ok('exists\n/srv/smb\n') }),
+    expect: { summaries: ['create directory /srv/nfs'], writes: { '/var/lib/clusterform/dirs': '/srv/smb\n/srv/nfs\n' } } },
   { name: 'a file where the directory should be → refused', module: directory, args: { path: '/srv/nfs' }, sections: cap('directory.file-not-dir.tmp'), expect: { refuse: /^\/srv\/nfs exists and is not a directory$/ } },
-  { name: 'absent: an empty directory clusterform made → removed', module: directory, args: { path: '/srv/nfs', state: 'absent' }, sections: cap('directory.ours-empty.mountns'),
-    expect: { summaries: ['remove empty directory /srv/nfs'], descs: ['rmdir /srv/nfs'] } },
-  { name: 'absent: something mounted there → kept, said in a note', module: directory, args: { path: '/srv/nfs', state: 'absent' }, sections: cap('directory.ours-mounted.mountns'),
+  { name: 'absent: an empty directory clusterform made → removed', module: directory, args: { path: '/srv/nfs', state: 'absent' }, sections: cap('directory.ours-empty.mountns', OURS),
+    expect: { summaries: ['remove empty directory /srv/nfs'], scripts: ['rmdir -- /srv/nfs 2>/dev/null || [ ! -e /srv/nfs ]', 'write /var/lib/clusterform/dirs'], writes: { '/var/lib/clusterform/dirs': '' } } },
+  { name: 'absent: something mounted there → kept, said in a note', module: directory, args: { path: '/srv/nfs', state: 'absent' }, sections: cap('directory.ours-mounted.mountns', OURS),
     expect: { summaries: [], notes: ['/srv/nfs kept: something is mounted there'] } },
-  { name: 'absent: not empty → kept, said in a note', module: directory, args: { path: '/srv/nfs', state: 'absent' }, sections: cap('directory.ours-not-empty.mountns'),
+  { name: 'absent: not empty → kept, said in a note', module: directory, args: { path: '/srv/nfs', state: 'absent' }, sections: cap('directory.ours-not-empty.mountns', OURS),
     expect: { summaries: [], notes: ['/srv/nfs kept: not empty'] } },
   { name: 'absent: a directory clusterform did not make → left alone', module: directory, args: { path: '/srv/nfs', state: 'absent' }, sections: cap('directory.dir-0755-empty.tmp'), expect: { summaries: [], notes: [] } },
 

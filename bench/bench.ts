@@ -467,12 +467,15 @@ async function floorRun(lab: Lab, run: number, x: Extra): Promise<void> {
     const s = await sshFloor(lab.hosts.map((h) => ({ address: lab.addresses[h]!, key: lab.key_file, knownHosts: lab.known_hosts })));
     x.floor.push(s);
     log(`  ${lab.key} run ${run} floor ${s.toFixed(2)} s (ssh HOST true to ${lab.hosts.length} hosts at once)`);
-    if (run === 1) {
-      x.channel = await channelCost(lab.hosts.map((h) => ({ name: h, address: lab.addresses[h]!, key: lab.key_file, knownHosts: lab.known_hosts })));
-      log(`  ${lab.key} channel: handshake ${x.channel.handshake_ms} ms, exec channel round trip ${x.channel.exec_ms} ms, held-shell message ${x.channel.message_ms} ms`);
-    }
   } catch (e: any) {
     x.problems.push(`run ${run} floor: ${e?.message ?? e}`);
+  }
+  if (run !== 1) return;
+  try {
+    x.channel = await channelCost(lab.hosts.map((h) => ({ name: h, address: lab.addresses[h]!, key: lab.key_file, knownHosts: lab.known_hosts })));
+    log(`  ${lab.key} channel: handshake ${x.channel.handshake_ms} ms, exec channel round trip ${x.channel.exec_ms} ms, held-shell message ${x.channel.message_ms} ms`);
+  } catch (e: any) {
+    x.problems.push(`run ${run} channel cost: ${e?.message ?? e}`);
   }
 }
 

@@ -10,8 +10,9 @@ export interface ChannelCost { hosts: number; rounds: number; handshake_ms: numb
 const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2; };
 const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
 
+// the connect timeout as the bench's inventories give labs of more than 200 hosts (every key exchange at once)
 async function oneHost(h: ChannelHost, rounds: number, out: { handshake: number[]; exec: number[]; message: number[] }): Promise<void> {
-  const target = sshTarget(h.name, { alias: h.address, user: 'root', privateKey: h.key, knownHosts: h.knownHosts, strictHostKeyChecking: 'yes', commandTimeoutMs: 60_000 }, localTargetOptions('/dev/null', false));
+  const target = sshTarget(h.name, { alias: h.address, user: 'root', privateKey: h.key, knownHosts: h.knownHosts, strictHostKeyChecking: 'yes', commandTimeoutMs: 60_000, connectTimeoutMs: 60_000 }, localTargetOptions('/dev/null', false));
   const t = new SshTransport(target);
   let t0 = process.hrtime.bigint();
   await t.connect();

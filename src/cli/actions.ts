@@ -13,6 +13,10 @@ import { moduleHelp, moduleList } from './modules.js';
 import { GRAPH_FORMATS, renderGraph } from './graph.js';
 
 import { EXIT } from './exit.js';
+import { writeJsonDocument } from '../util/json-stream.js';
+
+/** --json output: written in pieces (a 1,000-host run's document is tens of MB). */
+const toStdout = (s: string) => { process.stdout.write(s); };
 
 export interface RunFlags {
   limit?: string; forks: number; json?: boolean; verbose: number; yes?: boolean; acceptNewHostKeys?: boolean;
@@ -104,7 +108,7 @@ async function executeRun(mode: RunResult['mode'], inv: string, playbook: string
     try { result = await go(progress.onEvent); } finally { progress.close(); }
   }
   formatRecap(result, out).forEach(write);
-  if (f.json) process.stdout.write(JSON.stringify(jsonResult(result, { profile: out.stats }), null, 2) + '\n');
+  if (f.json) writeJsonDocument(jsonResult(result, { profile: out.stats }), toStdout);
   return mode === 'plan' ? planExitCode(result, f.detailedExitcode) : exitCodeOf(result);
 }
 
@@ -118,7 +122,7 @@ export async function executeVerify(inventory: string, f: RunFlags): Promise<num
     if (out.verbose >= 1) opts.onEvent = progress.onEvent;
     let r: api.VerifyResult;
     try { r = await api.verify(resolve(inventory), opts); } finally { progress.close(); }
-    if (f.json) process.stdout.write(JSON.stringify(jsonVerify(r.ok, r.rows, r.run, { profile: out.stats }), null, 2) + '\n');
+    if (f.json) writeJsonDocument(jsonVerify(r.ok, r.rows, r.run, { profile: out.stats }), toStdout);
     else formatVerifyRows(r.rows).forEach(write);
     if (f.stats) formatRecap(r.run, out).forEach(write);
     return r.ok ? EXIT.OK : EXIT.FAILED;

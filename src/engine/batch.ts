@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { HostState } from './host-state.js';
 import type { TaskInstance } from './render.js';
 import { q } from '../util/shell.js';
-import { catFile, catFileAfter, probeScript } from './script.js';
+import { catFile, catFileAfter, probeOutput, probeScript } from './script.js';
 import type { Action, Plan, ProbeResult, SectionResult } from './types.js';
 
 /** The exit code of a guard that found the state changed (any failure of a guard means the same: plan again). */
@@ -26,21 +26,13 @@ const N = 'guard';
 /** A later task in the round trip: planned from the state read before it, or passed over (its condition is false). */
 export type Follower = { t: TaskInstance; plan: Plan; guard: Action } | { t: TaskInstance; skipped: true };
 
-/** The probe output `probeScript(sections, 'guard')` prints when every section answers as in `res`. */
-export function probeOutput(sections: [string, string][], res: ProbeResult): string {
-  return sections.map(([name]) => {
-    const r = res[name]!;
-    return `@@CF:${N}:S:${name}\n${r.out}\n@@CF:${N}:R:${r.rc}\n${r.err}\n@@CF:${N}:X\n`;
-  }).join('');
-}
-
 /**
  * An action that exits GUARD_EXIT unless reading `sections` now gives exactly `res` (compared as the sha256 of the
  * probe output, computed on the host) and `stopPath` does not exist. The reads run as in a probe: without -e and -u,
  * stdin from /dev/null.
  */
 export function guardAction(what: string, sections: [string, string][], res: ProbeResult, stopPath: string): Action {
-  const want = createHash('sha256').update(probeOutput(sections, res), 'utf8').digest('hex');
+  const want = createHash('sha256').update(probeOutput(N, sections.map(([name]) => [name, res[name]!])), 'utf8').digest('hex');
   return {
     kind: 'sh',
     desc: `check that the state of "${what}" is still what it was planned from`,

@@ -25,6 +25,11 @@ export function probeScript(sections: [string, string][], n: string): string {
   return lines.join('\n');
 }
 
+/** What probeScript(…, n) prints when each section answers as in `results` (parseProbe reads it back). */
+export function probeOutput(n: string, results: [string, SectionResult][]): string {
+  return results.map(([name, r]) => `@@CF:${n}:S:${name}\n${r.out}\n@@CF:${n}:R:${r.rc}\n${r.err}\n@@CF:${n}:X\n`).join('');
+}
+
 /**
  * Read snippets are read-only, so a snippet repeated under another name (tasks of one host often read the same disk,
  * or what holds it) gives the same answer within one round trip: run each once. `unique` goes into the script;

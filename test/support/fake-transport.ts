@@ -12,7 +12,7 @@
 // Keys starting with `shared/` live in the lab, visible to every host (a shared disk). Every command is logged per
 // host, and the number of commands in flight across all hosts is tracked (forks).
 import { createHash } from 'node:crypto';
-import { parseProbe } from '../../src/engine/script.js';
+import { parseProbe, probeOutput } from '../../src/engine/script.js';
 import { q } from '../../src/util/shell.js';
 import type { HostEntry } from '../../src/inventory/load.js';
 import { TransportError, type ExecOptions, type ExecResult, type HeldCommand, type Transport, type TransportStats } from '../../src/transport/types.js';
@@ -140,10 +140,6 @@ export function applySteps(script: string): { steps: string[]; after?: string } 
   return { steps, after: i >= 0 ? script.slice(i + 8) : undefined };
 }
 
-/** What probeScript's output looks like for these results (parseProbe reads it back). */
-export function probeOutput(nonce: string, results: [string, Run][]): string {
-  return results.map(([name, r]) => `@@CF:${nonce}:S:${name}\n${r.out}\n@@CF:${nonce}:R:${r.rc}\n${r.err}\n@@CF:${nonce}:X\n`).join('');
-}
 
 export class FakeTransport implements Transport {
   readonly name: string;

@@ -73,7 +73,7 @@ async function attempt(env: TaskEnv, st: HostState, t: TaskInstance, upcoming: T
       const disagreement = agreement(env.inv, wanted.what, values, ev);
       if (disagreement) { ev.error = { message: disagreement }; return 'failed'; }
     }
-    ev.changes = plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
+    ev.changes = eventChanges(plan.changes);
     if (plan.changes.length === 0) return 'ok';
     if (env.dryRun) return 'changed';
     // not after a signal (nothing new may start); only where the guards can hash what they read and a signal can
@@ -120,14 +120,33 @@ export function agreement(inv: Inventory, what: string, values: Map<string, stri
   return undefined;
 }
 
+/** A task's changes as its event reports them: summary, diff, and what each step does. */
+function eventChanges(changes: Change[]): TaskEvent['changes'] {
+  return changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) }));
+}
+
+/**
+ * One apply round trip that also reads `after` (the later tasks' state) again. `signal`, when given, makes the stop
+ * file on the host if the run is interrupted meanwhile (batch.ts: the next guard ends the round trip).
+ */
+async function applyRound(st: HostState, actions: Action[], after: TaskInstance[], timeoutMs: number | undefined, clock: TaskClock, signal?: AbortSignal) {
+  st.cache.clear(); // what we read is stale from here on, whatever happens
+  const onAbort = () => void st.session.stopBatch();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const r = await clock.time('applyMs', () => st.session.apply(actions, timeoutMs, st.cache.sections(after)));
+    st.changedInPlay = true;
+    if (r.probe && st.cache.current) st.cache.store(after, r.probe);
+    return r;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 /** Apply the changes in one round trip that also reads the later tasks' state again. */
 async function applyChanges(st: HostState, t: TaskInstance, changes: Change[], upcoming: TaskInstance[], ev: TaskEvent, clock: TaskClock): Promise<TaskStatus> {
   const actions = changes.flatMap((c) => c.actions);
-  st.cache.clear(); // what we read is stale from here on, whatever happens
-  const after = upcoming.filter((u) => !u.skip);
-  const r = await clock.time('applyMs', () => st.session.apply(actions, t.spec.timeout ? t.spec.timeout * 1000 : undefined, st.cache.sections(after)));
-  st.changedInPlay = true;
-  if (r.probe && st.cache.current) st.cache.store(after, r.probe);
+  const r = await applyRound(st, actions, upcoming.filter((u) => !u.skip), t.spec.timeout ? t.spec.timeout * 1000 : undefined, clock);
   if (!r.timedOut && r.code === 0) return 'changed';
   ev.error = applyError(st, t, r, actions);
   return 'failed';
@@ -159,21 +178,10 @@ async function applyBatch(env: TaskEnv, st: HostState, t: TaskInstance, changes:
     owner.push({ f: k, guard: true });
     for (const a of f.plan.changes.flatMap((c) => c.actions)) { actions.push(a); owner.push({ f: k, guard: false }); }
   });
-  st.cache.clear();
   const batched = new Set(followers.map((f) => f.t.key));
-  const after = upcoming.filter((u) => !u.skip && !batched.has(u.key));
-  // a signal during the round trip stops it before the next task (its guard finds the stop file)
-  const onAbort = () => void st.session.stopBatch();
-  env.signal?.addEventListener('abort', onAbort, { once: true });
-  let r: Awaited<ReturnType<typeof st.session.apply>>;
-  try {
-    r = await hooks.clock.time('applyMs', () => st.session.apply(actions, undefined, st.cache.sections(after)));
-  } finally {
-    env.signal?.removeEventListener('abort', onAbort);
-  }
-  st.changedInPlay = true;
-  if (r.probe && st.cache.current) st.cache.store(after, r.probe);
-  const stop = r.timedOut ? { f: -1, guard: false } : r.code !== 0 && r.failedStep !== undefined ? owner[r.failedStep]! : r.code !== 0 ? { f: -1, guard: false } : null;
+  const r = await applyRound(st, actions, upcoming.filter((u) => !u.skip && !batched.has(u.key)), undefined, hooks.clock, env.signal);
+  // where the script stopped: a step of a follower (or its guard), else `t` itself (its own step, a timeout, a lost shell)
+  const stop = r.code === 0 && !r.timedOut ? null : !r.timedOut && r.failedStep !== undefined ? owner[r.failedStep]! : { f: -1, guard: false };
   if (stop?.f === -1) { ev.error = applyError(st, t, r, actions); return 'failed'; }
   const done = hooks.batch!.done;
   const upTo = stop ? stop.f : followers.length;
@@ -198,7 +206,7 @@ function followerEvent(st: HostState, f: Follower, first: TaskInstance, play: st
   return taskEvent(st.name, play, f.t, {
     ...time,
     status: plan.changes.length ? 'changed' : 'ok',
-    changes: plan.changes.map((c) => ({ summary: c.summary, diff: c.diff, commands: c.actions.map(describeAction) })),
+    changes: eventChanges(plan.changes),
     warnings: [...(plan.warnings ?? [])],
     notes: [...(plan.notes ?? []), batchedNote(first.name)],
   });

@@ -167,13 +167,17 @@ export class HostSession {
   /** Make the stop file, over a new channel (the held shell is busy with the round trip); best effort. */
   async stopBatch(): Promise<void> {
     if (!this.stopPath) return;
-    const w = this.wrap(`: > ${q(this.stopPath)}`);
-    try { await this.transport.exec(w.command, { answer: w.answer, timeoutMs: 30_000 }); } catch { /* the round trip ends anyway */ }
+    try { await this.aside(`: > ${q(this.stopPath)}`); } catch { /* the round trip ends anyway */ }
   }
 
   /** Kill a held-shell request's process group, over a new channel (the held shell is busy waiting for it). */
   private kill(pid: number): Promise<ExecResult> {
-    const w = this.wrap(killCommand(pid));
+    return this.aside(killCommand(pid));
+  }
+
+  /** A short command beside the busy held shell: a new exec channel, as root when the run is. */
+  private aside(script: string): Promise<ExecResult> {
+    const w = this.wrap(script);
     return this.transport.exec(w.command, { answer: w.answer, timeoutMs: 30_000 });
   }
 

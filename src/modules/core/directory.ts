@@ -18,8 +18,8 @@ interface DirState {
   kind: 'dir' | 'missing' | 'other';
   mode?: string;
   empty: boolean;
-  /** the list of directories clusterform made (one path a line), null when there is none */
-  marks: string | null;
+  /** the list of directories clusterform made (one path a line; empty when there is none) */
+  marks: string;
   ours: boolean;
   mounted: boolean;
 }
@@ -44,7 +44,7 @@ export const directory = defineModule<z.infer<typeof args>, DirState>({
   parse: (res, c) => {
     const l = sec(res, 'stat').out.trim().split('\n');
     const marks = parseCatFile(sec(res, 'marks'));
-    return { kind: l[0] as DirState['kind'], mode: l[1]?.padStart(4, '0'), empty: l.includes('empty'), marks: marks.exists ? marks.content : null, ours: lines(marks.content).includes(c.args.path), mounted: /mounted/.test(sec(res, 'mounted').out) };
+    return { kind: l[0] as DirState['kind'], mode: l[1]?.padStart(4, '0'), empty: l.includes('empty'), marks: marks.content, ours: lines(marks.content).includes(c.args.path), mounted: /mounted/.test(sec(res, 'mounted').out) };
   },
   plan(s, c) {
     const a = c.args;
@@ -57,11 +57,11 @@ export const directory = defineModule<z.infer<typeof args>, DirState>({
         return { changes: [{ summary: `${a.path}: mode ${s.mode} → ${mode}`, actions: [{ kind: 'sh', script: `chmod ${q(mode)} -- ${p}`, desc: `chmod ${mode} ${a.path}` }] }] };
       }
       const mkdir: Action = { kind: 'sh', script: `mkdir -p -m ${q(mode)} -- ${p}`, desc: `mkdir -p ${a.path}` };
-      return { changes: [{ summary: `create directory ${a.path}`, actions: s.ours ? [mkdir] : [mkdir, markAction(joinLines([...lines(s.marks ?? ''), a.path]))] }] };
+      return { changes: [{ summary: `create directory ${a.path}`, actions: s.ours ? [mkdir] : [mkdir, markAction(joinLines([...lines(s.marks), a.path]))] }] };
     }
     if (s.kind !== 'dir' || !s.ours) return { changes: [] };
     if (s.mounted || !s.empty) return { changes: [], notes: [`${a.path} kept: ${s.mounted ? 'something is mounted there' : 'not empty'}`] };
     const rmdir: Action = { kind: 'sh', script: `rmdir -- ${p} 2>/dev/null || [ ! -e ${p} ]`, desc: `rmdir ${a.path}` };
-    return { changes: [{ summary: `remove empty directory ${a.path}`, actions: [rmdir, markAction(joinLines(lines(s.marks ?? '').filter((l) => l !== a.path)))] }] };
+    return { changes: [{ summary: `remove empty directory ${a.path}`, actions: [rmdir, markAction(joinLines(lines(s.marks).filter((l) => l !== a.path)))] }] };
   },
 });
